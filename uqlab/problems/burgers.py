@@ -1,0 +1,421 @@
+"""Viscous Burgers equation: differentiable reference solver and exact solution.
+
+The problem is the classic physics-informed benchmark (Raissi et al. 2019)::
+
+    u_t + u u_x = nu u_xx,   x in [-1, 1],  t >= 0,
+    u(0, x) = -sin(pi x),    u(t, -1) = u(t, 1) = 0,
+
+whose standard case ``nu = 0.01 / pi`` forms a steep, stationary shock at ``x = 0`` from
+``t ~ 1 / pi`` on (maximum slope -152.00516 at ``t = 1.6037 / pi``, Basdevant et al. 1986;
+this solver gives -152.005154 at its default resolution).
+
+Sections of this module:
+
+1. *ETDRK4 integrator* for semilinear systems ``v' = L v + N(v)`` with a diagonal ``L`` (Fourier
+   space); also used by :mod:`uqlab.problems.navier_stokes`.
+2. *Burgers solver*: Fourier pseudo-spectral in space, ETDRK4 in time, written in JAX so the
+   solution is differentiable with respect to ``nu`` (:func:`solve_jax`), plus spectral
+   evaluation at arbitrary points (:func:`interpolate`) and a validated numpy facade
+   (:func:`solve`).
+3. *Exact solution* through the Cole-Hopf transform (:func:`cole_hopf`).
+
+Why Fourier on a Dirichlet problem: ``-sin(pi x)`` is 2-periodic and odd about both ``x = 0`` and
+``x = +-1``. Burgers' equation preserves both symmetries, so the 2-periodic solution vanishes at
+``x = +-1`` for all time: the periodic problem *is* the Dirichlet problem, and a Fourier method
+solves it with spectral accuracy and no boundary treatment. The same argument makes the
+Cole-Hopf formula on the real line exact here.
+
+Precision: the JAX functions compute in the precision JAX is configured for. Call them inside
+``with jax.enable_x64(True):`` for float64, which the accuracy figures quoted here assume;
+:func:`solve` does this itself and never changes the global configuration.
+
+References:
+    Basdevant, Deville, Haldenwang, Lacroix, Ouazzani, Peyret, Orlandi, Patera (1986).
+    Spectral and finite difference solutions of the Burgers equation. Computers & Fluids 14(1).
+
+    Kassam, Trefethen (2005). Fourth-order time-stepping for stiff PDEs. SIAM J. Sci. Comput.
+    26(4), 1214-1233.
+
+    Raissi, Perdikaris, Karniadakis (2019). Physics-informed neural networks. J. Comput. Phys.
+    378, 686-707.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import special
+
+from uqlab._validate import check_positive, check_positive_int
+
+__all__ = [
+    "NU_CLASSIC",
+    "DEFAULT_RESOLUTION",
+    "Etdrk4Coefficients",
+    "etdrk4_coefficients",
+    "etdrk4_step",
+    "step_counts",
+    "integrate_etdrk4",
+    "check_points",
+    "grid",
+    "time_step",
+    "solve_jax",
+    "interpolate",
+    "solve",
+    "cole_hopf",
+]
+
+NU_CLASSIC = 0.01 / math.pi
+"""The viscosity of the classic benchmark (Raissi et al. 2019)."""
+
+DEFAULT_RESOLUTION = 1024
+"""Default number of Fourier grid points on [-1, 1); resolves the ``nu = 0.01/pi`` shock."""
+
+_CFL = 1.0
+"""Advective Courant number ``max|u| k_max dt`` of the default step (stable up to ~2.8)."""
+
+_CHUNK = 4096
+"""Points per :func:`interpolate` call in :func:`solve` (memory ``16 N _CHUNK`` bytes)."""
+
+# ---------------------------------------------------------------------------------------------
+# 1. ETDRK4 for v' = L v + N(v) with diagonal L (shared with navier_stokes)
+# ---------------------------------------------------------------------------------------------
+
+
+class Etdrk4Coefficients(NamedTuple):
+    """Step-size dependent ETDRK4 coefficients, each with the shape of ``L``."""
+
+    e: jax.Array
+    e2: jax.Array
+    q: jax.Array
+    f1: jax.Array
+    f2: jax.Array
+    f3: jax.Array
+
+
+def etdrk4_coefficients(lin: jax.Array, h, *, contour_points: int = 32) -> Etdrk4Coefficients:
+    """ETDRK4 coefficients for a real diagonal operator ``lin`` and step ``h``.
+
+    With ``z = h L``: ``e = exp(z)``, ``e2 = exp(z / 2)``, ``q = h (exp(z/2) - 1) / z`` and the
+    three fourth-order weights ``f1 = h (-4 - z + e^z (4 - 3z + z^2)) / z^3``,
+    ``f2 = h (2 + z + e^z (z - 2)) / z^3``, ``f3 = h (-4 - 3z - z^2 + e^z (4 - z)) / z^3``.
+    These cancel catastrophically for small ``|z|``, so, following Kassam & Trefethen (2005),
+    each is evaluated as its mean over ``contour_points`` points of the unit circle around
+    ``z`` (Cauchy's integral formula), which is accurate for every ``z`` including 0.
+
+    Args:
+        lin: real array, the diagonal of ``L`` (e.g. ``-nu k^2``).
+        h: step size (scalar, may be traced; ``h = 0`` gives the identity step).
+        contour_points: number of contour points.
+
+    Returns:
+        The coefficients, real, with the shape of ``lin``.
+    """
+    z = h * lin
+    roots = jnp.exp(1j * jnp.pi * (jnp.arange(1, contour_points + 1) - 0.5) / contour_points)
+    lr = z[..., None] + roots
+    elr = jnp.exp(lr)
+
+    def mean(values):
+        return h * jnp.mean(values, axis=-1).real
+
+    return Etdrk4Coefficients(
+        e=jnp.exp(z),
+        e2=jnp.exp(z / 2),
+        q=mean((jnp.exp(lr / 2) - 1) / lr),
+        f1=mean((-4 - lr + elr * (4 - 3 * lr + lr**2)) / lr**3),
+        f2=mean((2 + lr + elr * (lr - 2)) / lr**3),
+        f3=mean((-4 - 3 * lr - lr**2 + elr * (4 - lr)) / lr**3),
+    )
+
+
+def etdrk4_step(v: jax.Array, nonlinear: Callable[[jax.Array], jax.Array], c: Etdrk4Coefficients):
+    """One exponential time-differencing RK4 step (Cox & Matthews 2002; Kassam & Trefethen 2005).
+
+    Args:
+        v: state in the basis where ``L`` is diagonal.
+        nonlinear: ``N(v)``, same shape as ``v``.
+        c: coefficients from :func:`etdrk4_coefficients` for this step size.
+
+    Returns:
+        The state one step later.
+    """
+    nv = nonlinear(v)
+    a = c.e2 * v + c.q * nv
+    na = nonlinear(a)
+    b = c.e2 * v + c.q * na
+    nb = nonlinear(b)
+    d = c.e2 * a + c.q * (2 * nb - nv)
+    nd = nonlinear(d)
+    return c.e * v + c.f1 * nv + 2 * c.f2 * (na + nb) + c.f3 * nd
+
+
+def step_counts(times: np.ndarray, dt_max: float) -> tuple[int, int]:
+    """Steps used by :func:`integrate_etdrk4` to hit ``times`` exactly with steps <= ``dt_max``.
+
+    Returns:
+        ``(first_steps, steps)``: steps from 0 to ``times[0]``, and steps per later interval
+        (every interval uses the same count, with its own step ``gap / steps``, so one compiled
+        loop serves all of them; very uneven ``times`` therefore cost extra steps).
+    """
+    times = np.asarray(times, dtype=float)
+
+    def count(span):
+        return math.ceil(span / dt_max - 1e-9) if span > 0 else 0
+
+    return count(times[0]), count(np.diff(times).max(initial=0.0))
+
+
+def integrate_etdrk4(
+    v0: jax.Array,
+    times: jax.Array,
+    lin: jax.Array,
+    nonlinear: Callable[[jax.Array], jax.Array],
+    *,
+    first_steps: int,
+    steps: int,
+) -> jax.Array:
+    """Integrate ``v' = L v + N(v)`` from ``v(0) = v0`` and return ``v`` at each of ``times``.
+
+    ``times[0]`` is reached in ``first_steps`` equal steps and each later interval in ``steps``
+    equal steps (see :func:`step_counts`), so output times are hit exactly and nothing is
+    interpolated in time. The interval loop is a ``lax.scan`` whose body is rematerialised
+    (``jax.checkpoint``), so reverse-mode memory grows with ``len(times)``, not with the number
+    of steps. Warns (when traced) if JAX runs in float32.
+
+    Args:
+        v0: initial state.
+        times: sorted non-decreasing output times, ``times[0] >= 0`` (may be traced).
+        lin: diagonal of ``L``, broadcastable to ``v0``.
+        nonlinear: ``N(v)``.
+        first_steps: static step count for ``[0, times[0]]``.
+        steps: static step count for each later interval.
+
+    Returns:
+        Array of shape ``(len(times),) + v0.shape``.
+    """
+    if not jax.config.jax_enable_x64:
+        warnings.warn("integrate_etdrk4: running in float32; wrap the call in "
+                      "`with jax.enable_x64(True):` for float64 reference accuracy", stacklevel=2)
+
+    def advance(v, span, count):
+        if count == 0:
+            return v
+        coefficients = etdrk4_coefficients(lin, span / count)
+        return jax.lax.fori_loop(0, count, lambda _, w: etdrk4_step(w, nonlinear, coefficients), v)
+
+    @jax.checkpoint
+    def interval(v, gap):
+        v = advance(v, gap, steps)
+        return v, v
+
+    first = advance(v0, times[0], first_steps)
+    _, rest = jax.lax.scan(interval, first, jnp.diff(times))
+    return jnp.concatenate([first[None], rest])
+
+
+def check_points(name: str, values, *, low: float = -np.inf, high: float = np.inf,
+                 non_decreasing: bool = False) -> np.ndarray:
+    """Validate a 1-D, non-empty, finite float array with values in ``[low, high]``.
+
+    Raises:
+        ValueError: naming ``name``, what was expected and what was given.
+    """
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name}: expected a non-empty 1-D array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = int((~np.isfinite(array)).sum())
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+    if array.min() < low or array.max() > high:
+        raise ValueError(
+            f"{name}: expected values in [{low}, {high}], got range [{array.min()}, {array.max()}]"
+        )
+    if non_decreasing and np.any(np.diff(array) < 0):
+        first = int(np.argmax(np.diff(array) < 0))
+        raise ValueError(
+            f"{name}: expected non-decreasing values, got {name}[{first}] = {array[first]} > "
+            f"{name}[{first + 1}] = {array[first + 1]}"
+        )
+    return array
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Burgers: Fourier pseudo-spectral + ETDRK4
+# ---------------------------------------------------------------------------------------------
+
+
+def grid(resolution: int = DEFAULT_RESOLUTION) -> np.ndarray:
+    """The solver's grid ``x_j = -1 + 2 j / N``, ``j = 0..N-1`` (``x = 1`` is ``x = -1``)."""
+    return -1.0 + 2.0 * np.arange(resolution) / resolution
+
+
+def time_step(resolution: int = DEFAULT_RESOLUTION) -> float:
+    """Largest ETDRK4 step: advective Courant number ``max|u| k_max dt = 1`` with ``|u| <= 1``.
+
+    ``k_max = pi N / 2`` is the largest resolved wavenumber; ``|u| <= max|u(0)| = 1`` by the
+    maximum principle. The viscous term is integrated exactly, so it sets no limit.
+    """
+    return _CFL / (math.pi * resolution / 2)
+
+
+def _wavenumbers(resolution: int):
+    """``k = pi m`` (period 2) for the rfft modes; ``i k`` with the Nyquist mode zeroed."""
+    k = jnp.pi * jnp.arange(resolution // 2 + 1)
+    return k, (1j * k).at[-1].set(0.0)
+
+
+def _solve_hat(nu, times, *, resolution: int, first_steps: int, steps: int):
+    k, ik = _wavenumbers(resolution)
+
+    def nonlinear(v_hat):  # -(u^2 / 2)_x, conservative form
+        u = jnp.fft.irfft(v_hat, resolution)
+        return -0.5 * ik * jnp.fft.rfft(u * u)
+
+    u0 = -jnp.sin(jnp.pi * jnp.asarray(grid(resolution)))
+    v_hat = integrate_etdrk4(jnp.fft.rfft(u0), times, -nu * k**2, nonlinear,
+                             first_steps=first_steps, steps=steps)
+    return jnp.fft.irfft(v_hat, resolution, axis=-1)
+
+
+_solve_hat_jit = jax.jit(_solve_hat, static_argnames=("resolution", "first_steps", "steps"))
+
+
+def solve_jax(nu, t, *, resolution: int = DEFAULT_RESOLUTION) -> jax.Array:
+    """Burgers solution on the solver grid :func:`grid`, differentiable with respect to ``nu``.
+
+    Space: Fourier pseudo-spectral on ``N = resolution`` points of the period ``[-1, 1)``,
+    nonlinear term ``-(u^2/2)_x`` evaluated pseudo-spectrally. Time: ETDRK4 (exact viscous
+    decay ``exp(-nu k^2 h)``), steps of at most :func:`time_step` chosen to land exactly on
+    each requested time.
+
+    Args:
+        nu: viscosity > 0 (float or traced scalar: ``jax.grad`` with respect to it works).
+        t: concrete, sorted non-decreasing times >= 0 (numpy array or sequence; not traced).
+        resolution: number of grid points, even (a power of two is fastest).
+
+    Returns:
+        ``u`` of shape ``(len(t), resolution)`` at ``(t_i, grid(resolution)_j)``.
+    """
+    t = check_points("t", t, low=0.0, non_decreasing=True)
+    first_steps, steps = step_counts(t, time_step(resolution))
+    real = jnp.result_type(float)  # float64 under enable_x64, else float32
+    return _solve_hat_jit(jnp.asarray(nu, dtype=real), jnp.asarray(t, dtype=real),
+                          resolution=resolution, first_steps=first_steps, steps=steps)
+
+
+def interpolate(u_grid: jax.Array, x) -> jax.Array:
+    """Evaluate the trigonometric interpolant of grid values at arbitrary points.
+
+    ``u(x) = (1/N) sum_m w_m Re(c_m exp(i pi m (x + 1)))`` with ``c = rfft(u_grid)``,
+    ``w_0 = w_{N/2} = 1`` and ``w_m = 2`` otherwise: exact for the band-limited solution the
+    spectral solver represents, so no interpolation error is added (differentiable).
+    Cost and memory are ``O(N len(x))``.
+
+    Args:
+        u_grid: values on :func:`grid`, shape ``(..., N)``.
+        x: points in ``[-1, 1]``, shape ``(P,)``.
+
+    Returns:
+        Values of shape ``(..., P)``.
+    """
+    n = u_grid.shape[-1]
+    m = jnp.arange(n // 2 + 1)
+    weights = jnp.full(m.shape, 2.0).at[0].set(1.0).at[-1].set(1.0) / n
+    phase = jnp.exp(1j * jnp.pi * m[:, None] * (jnp.asarray(x)[None, :] + 1.0))
+    return ((jnp.fft.rfft(u_grid, axis=-1) * weights) @ phase).real
+
+
+def _check_nu(nu) -> float:
+    check_positive("nu", nu)
+    return float(nu)
+
+
+def solve(nu, x, t, *, resolution: int | None = None) -> np.ndarray:
+    """Reference Burgers solution ``u(t_i, x_j)`` in float64 (numpy).
+
+    Runs :func:`solve_jax` under ``jax.enable_x64(True)`` and evaluates the spectral interpolant
+    at ``x`` (in chunks of :data:`_CHUNK` points, to bound memory). At ``nu = 0.01/pi``,
+    ``T = 1`` on a 256 x 100 grid the default resolution agrees with a 4x finer run and with
+    :func:`cole_hopf` to a relative L2 error of 1.1e-8, in about 0.6 s once compiled (3 s with
+    compilation) on a 2-core CPU (``benchmarks/solver_accuracy.py``).
+
+    Args:
+        nu: viscosity, finite and > 0.
+        x: 1-D points in ``[-1, 1]``.
+        t: 1-D sorted non-decreasing times >= 0.
+        resolution: even number of grid points >= 16; default :data:`DEFAULT_RESOLUTION`.
+            Steep shocks need the shock width ``~ 2 nu`` to span a few grid spacings ``2/N``.
+
+    Returns:
+        Array of shape ``(len(t), len(x))``.
+
+    Raises:
+        ValueError: if an argument is out of range, naming it.
+    """
+    nu = _check_nu(nu)
+    x = check_points("x", x, low=-1.0, high=1.0)
+    t = check_points("t", t, low=0.0, non_decreasing=True)
+    resolution = DEFAULT_RESOLUTION if resolution is None else resolution
+    check_positive_int("resolution", resolution, minimum=16)
+    if resolution % 2:
+        raise ValueError(f"resolution: expected an even number of grid points, got {resolution}")
+    with jax.enable_x64(True):
+        u = solve_jax(nu, t, resolution=resolution)
+        chunks = np.array_split(x, -(-x.size // _CHUNK))
+        return np.concatenate([np.asarray(interpolate(u, chunk)) for chunk in chunks], axis=-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Exact solution (Cole-Hopf)
+# ---------------------------------------------------------------------------------------------
+
+
+def cole_hopf(nu, x, t, *, quadrature_points: int = 200) -> np.ndarray:
+    """Exact solution through the Cole-Hopf transform, by Gauss-Hermite quadrature.
+
+    With ``u = -2 nu (log phi)_x`` Burgers' equation becomes the heat equation, whose solution
+    for ``u(0, x) = -sin(pi x)`` gives (Basdevant et al. 1986, eq. 2.4)::
+
+        u(t, x) = - int sin(pi (x - s)) f(x - s) exp(-s^2 / (4 nu t)) ds
+                    / int f(x - s) exp(-s^2 / (4 nu t)) ds,
+        f(y) = exp(-cos(pi y) / (2 pi nu)).
+
+    Substituting ``s = sqrt(4 nu t) z`` turns both integrals into Gauss-Hermite form
+    ``int g(z) exp(-z^2) dz``. Both sums are accumulated relative to their largest term
+    (log-sum-exp), so small ``nu`` does not overflow. Small ``nu`` makes ``f`` sharply peaked:
+    at ``nu = 0.01/pi``, ``t <= 1`` the default 200 nodes agree with 400 to 5e-16 (60 nodes give
+    7e-11); for other cases check convergence by doubling ``quadrature_points``.
+
+    Args:
+        nu: viscosity, finite and > 0.
+        x: 1-D points in ``[-1, 1]``.
+        t: 1-D times >= 0 (any order).
+        quadrature_points: number of Gauss-Hermite nodes.
+
+    Returns:
+        float64 array of shape ``(len(t), len(x))``.
+    """
+    nu = _check_nu(nu)
+    x = check_points("x", x, low=-1.0, high=1.0)
+    t = check_points("t", t, low=0.0)
+    check_positive_int("quadrature_points", quadrature_points, minimum=2)
+    z, w = special.roots_hermite(quadrature_points)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w)
+    out = np.empty((t.size, x.size))
+    for i, ti in enumerate(t):
+        if ti == 0:
+            out[i] = -np.sin(np.pi * x)
+            continue
+        y = x[:, None] - math.sqrt(4 * nu * ti) * z[None, :]
+        log_terms = log_w - np.cos(np.pi * y) / (2 * np.pi * nu)
+        terms = np.exp(log_terms - log_terms.max(axis=1, keepdims=True))
+        out[i] = -np.sum(np.sin(np.pi * y) * terms, axis=1) / np.sum(terms, axis=1)
+    return out
