@@ -1,0 +1,59 @@
+"""uqlab: probabilistic uncertainty quantification for scientific machine learning.
+
+Write a surrogate model once, fit it with any inference method behind one interface, and read
+calibrated predictions::
+
+    import uqlab
+    from uqlab.models import BayesianMLP, Heteroscedastic
+
+    problem = uqlab.problems.load("toy1d")
+    model = BayesianMLP(widths=(50,), likelihood=Heteroscedastic())
+    posterior = uqlab.fit(model, problem.data, "nuts", key=0)
+    predictive = posterior.predict(problem.data.x_test)
+    print(uqlab.diagnostics.evaluate(predictive, problem.data.y_test))
+
+``import uqlab`` loads no jax, torch, pyro or arviz; backends load when a method needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from uqlab.data import Dataset
+from uqlab.predictive import Predictive
+
+__version__ = "0.1.0"
+__all__ = ["Dataset", "Predictive", "fit", "methods", "problems", "diagnostics", "models", "inference"]
+
+_SUBMODULES = {"problems", "diagnostics", "models", "inference"}
+
+
+def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
+    """Fit ``model`` to ``data`` with an inference method.
+
+    Args:
+        model: a model under the uqlab contract (e.g. :class:`uqlab.models.BayesianMLP`).
+        data: a :class:`Dataset`.
+        method: a Method instance, or a registered name ("nuts", "ensemble", "mc_dropout", ...).
+        key: int seed or JAX key; the same key gives the same numbers.
+        **settings: method settings (override those of an instance).
+
+    Returns:
+        A Posterior with ``predict(x) -> Predictive``.
+    """
+    from uqlab.inference.registry import make_method
+
+    return make_method(method, **settings).fit(model, data, key=key)
+
+
+def methods() -> list[str]:
+    """Names of the registered inference methods."""
+    from uqlab.inference.registry import method_names
+
+    return method_names()
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"uqlab.{name}")
+    raise AttributeError(f"module 'uqlab' has no attribute {name!r}")

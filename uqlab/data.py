@@ -1,0 +1,153 @@
+"""Datasets: numpy arrays, validated once, with the standardisation carried along.
+
+Methods fit on standardised inputs and targets (zero mean, unit variance per column, computed on
+the training split only); :class:`Scaler` maps predictions back so that every Predictive a user
+sees is in original units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from uqlab._validate import check_finite
+
+__all__ = ["Dataset", "Scaler", "as_2d"]
+
+
+def as_2d(name: str, array, *, num_rows: int | None = None) -> np.ndarray:
+    """Validate ``array`` as a finite float64 matrix ``(N, d)``; a 1-D array becomes ``(N, 1)``.
+
+    Raises:
+        ValueError: wrong ndim, empty, NaN/inf, or a row count other than ``num_rows``.
+        TypeError: a non-numeric dtype.
+    """
+    array = np.asarray(array)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    array = array.astype(np.float64)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"{name}: expected a 1-D (N,) or 2-D (N, d) array, got ndim={array.ndim} shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {array.shape}")
+    if num_rows is not None and array.shape[0] != num_rows:
+        raise ValueError(f"{name}: expected {num_rows} rows to match x, got {array.shape[0]} (shape {array.shape})")
+    check_finite(name, array)
+    return array
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Affine map between original and standardised units: ``z = (v - shift) / scale``."""
+
+    x_shift: np.ndarray
+    x_scale: np.ndarray
+    y_shift: np.ndarray
+    y_scale: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray) -> Scaler:
+        """Column means and standard deviations (a constant column keeps scale 1)."""
+
+        def scale_of(v):
+            sd = v.std(axis=0)
+            return np.where(sd > 0, sd, 1.0)
+
+        return cls(x.mean(axis=0), scale_of(x), y.mean(axis=0), scale_of(y))
+
+    @classmethod
+    def identity(cls, d_in: int, d_out: int) -> Scaler:
+        """A scaler that changes nothing."""
+        return cls(np.zeros(d_in), np.ones(d_in), np.zeros(d_out), np.ones(d_out))
+
+    def x(self, x: np.ndarray) -> np.ndarray:
+        """Standardise inputs."""
+        return (x - self.x_shift) / self.x_scale
+
+    def y(self, y: np.ndarray) -> np.ndarray:
+        """Standardise targets."""
+        return (y - self.y_shift) / self.y_scale
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form."""
+        return {k: np.asarray(v).tolist() for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Scaler:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: np.asarray(v, dtype=np.float64) for k, v in d.items()})
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A regression dataset: ``x`` (N, d_in) and ``y`` (N, d_out), optional test split.
+
+    Args:
+        x: training inputs; 1-D arrays are read as one input column.
+        y: training targets; 1-D arrays are read as one output column.
+        x_test, y_test: optional held-out split (both or neither).
+        name: a label used in reports.
+        standardize: fit methods on standardised data and return predictions in original units
+            (default). Set False when the scale matters to the model (physics-informed models,
+            conjugate checks).
+        extras: named arrays a model may need besides ``(x, y)``, e.g. collocation points.
+
+    Raises:
+        ValueError: NaN/inf, wrong ndim, empty arrays, mismatched lengths or input widths.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    name: str = "data"
+    standardize: bool = True
+    extras: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        x = as_2d("x", self.x)
+        y = as_2d("y", self.y, num_rows=x.shape[0])
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        if (self.x_test is None) != (self.y_test is None):
+            raise ValueError("x_test, y_test: expected both or neither, got only one of them")
+        if self.x_test is not None:
+            x_test = as_2d("x_test", self.x_test)
+            if x_test.shape[1] != x.shape[1]:
+                raise ValueError(f"x_test: expected {x.shape[1]} columns like x, got shape {x_test.shape}")
+            y_test = as_2d("y_test", self.y_test, num_rows=x_test.shape[0])
+            if y_test.shape[1] != y.shape[1]:
+                raise ValueError(f"y_test: expected {y.shape[1]} columns like y, got shape {y_test.shape}")
+            object.__setattr__(self, "x_test", x_test)
+            object.__setattr__(self, "y_test", y_test)
+        for key, value in self.extras.items():
+            check_finite(f"extras[{key!r}]", value)
+
+    @property
+    def num_points(self) -> int:
+        """Number of training points N."""
+        return self.x.shape[0]
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        """``(d_in, d_out)``."""
+        return self.x.shape[1], self.y.shape[1]
+
+    @property
+    def scaler(self) -> Scaler:
+        """The map between original and standardised units (identity if ``standardize=False``)."""
+        if not self.standardize:
+            return Scaler.identity(*self.dims)
+        return Scaler.fit(self.x, self.y)
+
+    def standardized(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training ``(x, y)`` in the units the methods fit in."""
+        s = self.scaler
+        return s.x(self.x), s.y(self.y)
+
+    def __repr__(self) -> str:
+        test = f", test={self.x_test.shape[0]}" if self.x_test is not None else ""
+        return f"Dataset({self.name!r}, train={self.num_points}{test}, d_in={self.dims[0]}, d_out={self.dims[1]})"

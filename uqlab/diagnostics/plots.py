@@ -1,0 +1,67 @@
+"""Matplotlib figures for reports (Agg backend; each returns a Figure)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from uqlab.diagnostics.metrics import calibration_curve
+
+__all__ = ["predictive_bands", "calibration_curves", "figure_to_base64"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure_to_base64(fig) -> str:
+    """PNG bytes of ``fig`` as base64 text (for ``<img src="data:image/png;base64,...">``)."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def predictive_bands(predictives: dict, data, truth: dict | None = None, levels=(0.5, 0.9)):
+    """One panel per method: data, predictive mean and central intervals over a 1-D input."""
+    plt = _pyplot()
+    x_test = data.x_test[:, 0]
+    order = np.argsort(x_test)
+    fig, axes = plt.subplots(1, len(predictives), figsize=(4.2 * len(predictives), 3.4), sharey=True, squeeze=False)
+    for ax, (name, pred) in zip(axes[0], predictives.items()):
+        for level, alpha in zip(sorted(levels, reverse=True), (0.2, 0.35, 0.5)):
+            lower, upper = pred.interval(level)
+            ax.fill_between(x_test[order], lower[order, 0], upper[order, 0], alpha=alpha, color="C0", lw=0, label=f"{level:.0%} interval")
+        ax.plot(x_test[order], pred.mean[order, 0], color="C0", label="mean")
+        if truth and "f_test" in truth:
+            ax.plot(x_test[order], np.asarray(truth["f_test"])[order], "k--", lw=1, label="truth")
+        ax.scatter(data.x[:, 0], data.y[:, 0], s=6, color="C3", alpha=0.6, label="train data")
+        ax.set_title(name)
+        ax.set_xlabel("x")
+    axes[0, 0].set_ylabel("y")
+    axes[0, -1].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_curves(predictives: dict, y):
+    """Quantile calibration curves of all methods on one diagonal plot."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    for name, pred in predictives.items():
+        expected, observed = calibration_curve(pred, y, num_levels=49)
+        ax.plot(expected, observed, marker=".", label=name)
+    ax.set_xlabel("expected proportion (predicted quantile level)")
+    ax.set_ylabel("observed proportion of targets below")
+    ax.set_title("Calibration")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

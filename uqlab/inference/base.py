@@ -1,0 +1,231 @@
+"""Methods (frozen settings) and Posteriors (what a fit learned), shared by every backend.
+
+A :class:`Method` is a frozen dataclass of settings whose ``fit(model, data, *, key)`` returns a
+:class:`Posterior`. A Posterior predicts a :class:`~uqlab.predictive.Predictive` in original units:
+it standardises the inputs with the dataset's scaler, asks its members for ``(loc, scale)`` and
+maps the mixture back.
+
+Two member kinds cover the methods of the foundation:
+
+* :class:`ParticlePosterior`: a stack of parameter sets (MCMC draws, ensemble members, VI draws).
+* :class:`DropoutPosterior`: one parameter set and ``T`` random dropout masks (MC dropout).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+
+from uqlab._validate import check_positive_int
+from uqlab.data import Dataset, Scaler, as_2d
+from uqlab.predictive import Predictive
+
+__all__ = ["Method", "Posterior", "ParticlePosterior", "DropoutPosterior", "check_model", "warn_numerics"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """Base class of inference methods: frozen settings with a ``fit``.
+
+    Subclasses set ``name`` (the registry name) and implement ``fit``.
+    """
+
+    name: ClassVar[str] = "method"
+
+    def fit(self, model, data: Dataset, *, key=0) -> Posterior:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def replace(self, **changes) -> Method:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+    def settings(self) -> dict:
+        """The settings as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+def check_model(model, method: str, *needs: str) -> None:
+    """Raise ``TypeError`` if ``model`` lacks what ``method`` needs (the model contract methods)."""
+    missing = [name for name in ("init", "apply", "log_prior", "log_likelihood", *needs) if not hasattr(model, name)]
+    if missing:
+        raise TypeError(
+            f"model: {method} needs a model with {', '.join(missing)} (the uqlab JAX model contract), "
+            f"got {type(model).__name__}"
+        )
+
+
+def check_dataset(data) -> Dataset:
+    """Raise ``TypeError`` unless ``data`` is a :class:`Dataset`."""
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data: expected a uqlab.Dataset, got {type(data).__name__}")
+    return data
+
+
+def warn_numerics(name: str, values, what: str) -> None:
+    """Raise ``FloatingPointError`` if a fit produced NaN/inf (never hide numerical trouble)."""
+    values = np.asarray(values)
+    if not np.all(np.isfinite(values)):
+        raise FloatingPointError(
+            f"{name}: {what} became non-finite ({int((~np.isfinite(values)).sum())} entries); "
+            "try a smaller learning rate or step size, or check the data scale"
+        )
+
+
+@dataclasses.dataclass
+class Posterior:
+    """What a method learned about a model; predicts in original units.
+
+    Attributes:
+        method: the Method (settings) that produced it.
+        model: the model it was fitted for.
+        scaler: the dataset's standardisation.
+        info: diagnostics (timings, acceptance, divergences, R-hat/ESS, losses, ...).
+    """
+
+    method: Method
+    model: Any
+    scaler: Scaler
+    info: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_members(self) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _member_outputs(self, x, num_samples: int | None, key):  # pragma: no cover - interface
+        """``(loc, scale)`` jax arrays ``(S, N, d_out)`` in standardised units."""
+        raise NotImplementedError
+
+    def predict(self, x, *, num_samples: int | None = None, key=None) -> Predictive:
+        """Predictive at inputs ``x`` (original units), a mixture over the posterior's members.
+
+        Args:
+            x: inputs ``(N, d_in)`` (or ``(N,)`` for one input).
+            num_samples: use this many members (evenly thinned); None uses all.
+            key: randomness for members that need it (dropout masks); None reuses the fit's key,
+                so repeated calls give identical numbers.
+        """
+        x = as_2d("x", x)
+        d_in = self.scaler.x_shift.shape[0]
+        if x.shape[1] != d_in:
+            raise ValueError(f"x: expected {d_in} input columns like the training data, got shape {x.shape}")
+        check_positive_int("num_samples", num_samples, allow_none=True)
+        loc, scale = self._member_outputs(self.scaler.x(x), num_samples, key)
+        loc, scale = np.asarray(loc, np.float64), np.asarray(scale, np.float64)
+        return Predictive(loc, scale).affine(self.scaler.y_shift, self.scaler.y_scale)
+
+    def quantity(self, name: str) -> Predictive:
+        """Distribution of a named model quantity (e.g. an inferred PDE coefficient) as samples."""
+        values = self._quantity_draws()
+        if name not in values:
+            raise KeyError(f"name: expected one of the model's quantities {sorted(values)}, got {name!r}")
+        draws = np.asarray(values[name], np.float64).reshape(values[name].shape[0], 1, -1)
+        return Predictive(draws, None)
+
+    def _quantity_draws(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(method={self.method.name!r}, members={self.num_members})"
+
+
+def _member_chunks(num_members: int, x_rows: int) -> int:
+    """Members per vectorised batch so that one batch holds about 2e7 activations."""
+    return int(max(1, min(num_members, 2e7 // max(1, x_rows * 64))))
+
+
+@dataclasses.dataclass(repr=False)
+class ParticlePosterior(Posterior):
+    """Members are parameter sets stacked on a leading axis (draws, ensemble members).
+
+    Attributes:
+        particles: the model's params pytree with leading axis ``S`` (chains x draws, flattened
+            chain-major for MCMC).
+        num_chains: how many chains the draws came from (1 for ensembles).
+    """
+
+    particles: Any = None
+    num_chains: int = 1
+
+    @property
+    def num_members(self) -> int:
+        import jax
+
+        return jax.tree_util.tree_leaves(self.particles)[0].shape[0]
+
+    def _selected(self, num_samples: int | None):
+        import jax
+
+        s = self.num_members
+        if num_samples is None or num_samples >= s:
+            return self.particles
+        index = np.linspace(0, s - 1, num_samples).round().astype(int)
+        return jax.tree_util.tree_map(lambda a: a[index], self.particles)
+
+    def _member_outputs(self, x, num_samples, key):
+        import jax
+        import jax.numpy as jnp
+
+        del key
+        particles = self._selected(num_samples)
+        x = jnp.asarray(x, jnp.result_type(float))
+        apply = lambda params: self.model.apply(params, x)  # noqa: E731
+        size = _member_chunks(jax.tree_util.tree_leaves(particles)[0].shape[0], x.shape[0])
+        return jax.lax.map(apply, particles, batch_size=size)
+
+    def _quantity_draws(self) -> dict:
+        import jax
+
+        return jax.device_get(jax.vmap(self.model.quantities)(self.particles))
+
+    def draws(self) -> Any:
+        """The particles with leading ``(chain, draw)`` axes, as numpy."""
+        import jax
+
+        c = self.num_chains
+        return jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(c, -1, *a.shape[1:]), self.particles)
+
+
+@dataclasses.dataclass(repr=False)
+class DropoutPosterior(Posterior):
+    """One parameter set; members are ``num_passes`` random dropout masks (Gal & Ghahramani, 2016).
+
+    Attributes:
+        params: the trained parameters.
+        num_passes: default number of stochastic forward passes T.
+        predict_key: key used when ``predict`` gets none (reproducible predictions).
+    """
+
+    params: Any = None
+    num_passes: int = 100
+    predict_key: Any = None
+
+    @property
+    def num_members(self) -> int:
+        return self.num_passes
+
+    def _member_outputs(self, x, num_samples, key):
+        import jax
+        import jax.numpy as jnp
+
+        from uqlab._convert import as_key
+
+        key = self.predict_key if key is None else as_key(key)
+        keys = jax.random.split(key, num_samples or self.num_passes)
+        x = jnp.asarray(x, jnp.result_type(float))
+        apply = lambda k: self.model.apply(self.params, x, key=k, train=True)  # noqa: E731
+        return jax.lax.map(apply, keys, batch_size=_member_chunks(keys.shape[0], x.shape[0]))
+
+    def _quantity_draws(self) -> dict:
+        import jax
+
+        values = self.model.quantities(self.params)
+        return jax.tree_util.tree_map(lambda v: np.asarray(v)[None], jax.device_get(values))
+
+
+def warn_if(condition: bool, message: str) -> None:
+    """Emit a ``RuntimeWarning`` (numerical trouble is reported, not hidden)."""
+    if condition:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)

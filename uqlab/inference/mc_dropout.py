@@ -1,0 +1,97 @@
+"""Monte Carlo dropout (Gal & Ghahramani, 2016).
+
+One network is trained with dropout on its hidden units and the prior as weight decay
+(``lambda = 1 / (2 N prior_scale^2)`` per point); at predict time T stochastic forward passes with
+fresh masks are the mixture members, each a Gaussian with the likelihood's noise. The noise
+precision ``tau`` is either fixed (``noise_precision``) or learned with the likelihood (the model's
+:class:`~uqlab.models.Gaussian` with ``noise_scale=None`` or :class:`~uqlab.models.Heteroscedastic`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import ClassVar
+
+import jax
+
+from uqlab._convert import as_key
+from uqlab._validate import check_positive, check_positive_int
+from uqlab.inference.base import DropoutPosterior, Method, check_dataset, check_model
+
+__all__ = ["MCDropout"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MCDropout(Method):
+    """MC dropout.
+
+    Args:
+        dropout_rate: drop probability of each hidden unit (None keeps the model's own rate).
+        num_passes: T, stochastic forward passes at predict time.
+        noise_precision: fixed tau = 1 / sigma^2 in standardised units, or None to learn the noise
+            with the model's likelihood.
+        num_steps: Adam steps.
+        learning_rate: Adam learning rate.
+        batch_size: minibatch size or None (full batch).
+        progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+    """
+
+    name: ClassVar[str] = "mc_dropout"
+    dropout_rate: float | None = 0.1
+    num_passes: int = 100
+    noise_precision: float | None = None
+    num_steps: int = 3000
+    learning_rate: float = 5e-3
+    batch_size: int | None = None
+    progress: bool | None = None
+
+    def __post_init__(self):
+        if self.dropout_rate is not None and not 0 < self.dropout_rate < 1:
+            raise ValueError(f"dropout_rate: expected a value in (0, 1) or None, got {self.dropout_rate!r}")
+        check_positive_int("num_passes", self.num_passes)
+        check_positive("noise_precision", self.noise_precision, allow_none=True)
+        check_positive_int("num_steps", self.num_steps)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive_int("batch_size", self.batch_size, allow_none=True)
+
+    def prepare(self, model):
+        """The model with this method's dropout rate and noise precision applied."""
+        check_model(model, "MCDropout")
+        if not hasattr(model, "dropout_rate"):
+            raise TypeError(f"model: MCDropout needs a model with a dropout_rate setting, got {type(model).__name__}")
+        if self.dropout_rate is not None:
+            model = model.replace(dropout_rate=self.dropout_rate)
+        if model.dropout_rate <= 0:
+            raise ValueError("dropout_rate: MCDropout needs a dropout rate > 0; the model has 0 and none was given")
+        if self.noise_precision is not None:
+            from uqlab.models.likelihoods import Gaussian
+
+            model = model.replace(likelihood=Gaussian(noise_scale=self.noise_precision**-0.5))
+        return model
+
+    def fit(self, model, data, *, key=0) -> DropoutPosterior:
+        """Train one dropout network and return it with T predictive masks."""
+        from uqlab.inference._optimize import fit_map
+
+        model = self.prepare(model)
+        data = check_dataset(data)
+        fit_key, predict_key = jax.random.split(as_key(key))
+        start = time.perf_counter()
+        params, losses = fit_map(
+            model,
+            data,
+            key=fit_key,
+            num_members=1,
+            num_steps=self.num_steps,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            train=True,
+            progress=self.progress,
+            desc="MCDropout",
+        )
+        params = jax.tree_util.tree_map(lambda a: a[0], params)
+        info = {"fit_seconds": time.perf_counter() - start, "losses": losses[:, 0], "final_loss": float(losses[-1, 0])}
+        return DropoutPosterior(
+            self, model, data.scaler, info, params=params, num_passes=self.num_passes, predict_key=predict_key
+        )

@@ -1,0 +1,42 @@
+"""Method names -> classes, resolved lazily so that ``import uqlab`` loads no backend.
+
+A new method is one file and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["METHODS", "get_method", "make_method", "method_names"]
+
+METHODS: dict[str, str] = {
+    "nuts": "uqlab.inference.nuts:NUTS",
+    "ensemble": "uqlab.inference.ensemble:DeepEnsemble",
+    "mc_dropout": "uqlab.inference.mc_dropout:MCDropout",
+}
+
+
+def method_names() -> list[str]:
+    """Registered method names."""
+    return sorted(METHODS)
+
+
+def get_method(name: str):
+    """The Method class registered as ``name``."""
+    if not isinstance(name, str) or name not in METHODS:
+        raise ValueError(f"method: expected one of {method_names()}, got {name!r}")
+    module, cls = METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_method(method, **settings):
+    """A Method from an instance, a Method class or a registered name; ``settings`` override its own."""
+    from uqlab.inference.base import Method
+
+    if isinstance(method, Method):
+        if settings:
+            return method.replace(**settings)
+        return method
+    if isinstance(method, type) and issubclass(method, Method):
+        return method(**settings)
+    return get_method(method)(**settings)

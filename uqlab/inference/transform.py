@@ -1,0 +1,113 @@
+"""Iterative kernels and the chunked ``lax.scan`` driver that runs them with a progress bar.
+
+A kernel follows the optax / BlackJAX contract: ``build(...) -> Transform(init, update)`` with
+``init(params, key) -> state`` and ``update(key, state, batch) -> (state, info)``; kernels never
+jit themselves and never print. :func:`scan_with_progress` is the one loop every method uses: it
+runs ``lax.scan`` over chunks of steps (a Python loop over a jitted step is ~10x slower) and
+advances a tqdm bar between chunks, which keeps working under ``vmap`` over chains or members.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["Transform", "scan_with_progress", "progress_enabled"]
+
+
+class Transform(NamedTuple):
+    """An iterative method: ``init(params, key) -> state``, ``update(key, state, batch) -> (state, info)``."""
+
+    init: Callable[..., Any]
+    update: Callable[..., Any]
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """Resolve a method's ``progress`` setting; ``UQLAB_PROGRESS=0`` silences every bar."""
+    if progress is None:
+        return os.environ.get("UQLAB_PROGRESS", "1") != "0"
+    return bool(progress)
+
+
+def scan_with_progress(
+    step: Callable,
+    carry,
+    xs,
+    *,
+    num_steps: int,
+    desc: str,
+    progress: bool | None = None,
+    num_chunks: int = 20,
+    collect: bool = True,
+):
+    """Run ``carry, out = step(carry, x)`` over ``num_steps`` steps in jitted scan chunks.
+
+    Chunks all have one length (the last is padded with skipped steps), so the scan compiles
+    once. The result does not depend on the chunking: step ``i`` always sees ``xs[i]``.
+
+    Args:
+        step: ``(carry, x) -> (carry, out)``; pure, not jitted.
+        carry: initial carry (a pytree of arrays).
+        xs: pytree of arrays with leading axis ``num_steps`` (keys, schedules, ...).
+        num_steps: number of steps (>= 0).
+        desc: progress-bar label.
+        progress: show a bar (None: on unless ``UQLAB_PROGRESS=0``).
+        num_chunks: how many chunks to split the run into (more: smoother bar, a little slower).
+        collect: stack the per-step outputs (as numpy) and return them; else return None.
+
+    Returns:
+        ``(carry, outs)`` with ``outs`` a pytree of numpy arrays with leading axis ``num_steps``.
+    """
+    import jax
+    import jax.numpy as jnp
+    from tqdm.auto import tqdm
+
+    if num_steps == 0:
+        return carry, None
+    chunk = _chunk_length(num_steps, num_chunks)
+    padded = -(-num_steps // chunk) * chunk
+
+    def pad(a):
+        a = jnp.asarray(a)
+        return jnp.concatenate([a, jnp.repeat(a[-1:], padded - num_steps, axis=0)]) if padded > num_steps else a
+
+    xs = jax.tree_util.tree_map(pad, xs)
+    active = jnp.arange(padded) < num_steps
+
+    out_shape = jax.eval_shape(step, carry, jax.tree_util.tree_map(lambda a: a[0], xs))[1]
+
+    def skip(carry, x):
+        del x
+        return carry, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
+
+    def masked_step(carry, inputs):
+        x, is_active = inputs
+        # A scalar predicate shared by all chains: a real branch, so padded steps cost nothing.
+        carry, out = jax.lax.cond(is_active, step, skip, carry, x)
+        return carry, (out if collect else None)
+
+    run_chunk = jax.jit(lambda c, inputs: jax.lax.scan(masked_step, c, inputs))
+    outs = []
+    with tqdm(total=num_steps, desc=desc, disable=not progress_enabled(progress), leave=False) as bar:
+        for start in range(0, padded, chunk):
+            inputs = jax.tree_util.tree_map(lambda a, s=start: a[s : s + chunk], (xs, active))
+            carry, out = run_chunk(carry, inputs)
+            if collect:
+                outs.append(jax.device_get(out))
+            bar.update(min(chunk, num_steps - start))
+    if not collect:
+        return carry, None
+    stacked = jax.tree_util.tree_map(lambda *parts: np.concatenate(parts)[:num_steps], *outs)
+    return carry, stacked
+
+
+def _chunk_length(num_steps: int, num_chunks: int) -> int:
+    """About ``num_steps / num_chunks``; a divisor of ``num_steps`` if one is near (no padding)."""
+    chunk = -(-num_steps // max(1, min(num_chunks, num_steps)))
+    for candidate in range(chunk, min(2 * chunk, num_steps) + 1):
+        if num_steps % candidate == 0:
+            return candidate
+    return chunk

@@ -1,0 +1,7 @@
+"""Models under the JAX contract of :mod:`uqlab.models.base` (importing this loads JAX)."""
+
+from uqlab.models.base import Model, log_joint
+from uqlab.models.bnn import BayesianMLP, DropoutMLP
+from uqlab.models.likelihoods import Gaussian, Heteroscedastic
+
+__all__ = ["Model", "log_joint", "BayesianMLP", "DropoutMLP", "Gaussian", "Heteroscedastic"]

@@ -1,0 +1,67 @@
+"""Named problems: a dataset, a default model, default method settings and what is known to be true.
+
+``uqlab.problems.load(name, seed=0, quick=False)`` builds one; problems register lazily here so
+that listing them imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from uqlab.data import Dataset
+
+__all__ = ["Problem", "PROBLEMS", "load", "problem_names"]
+
+PROBLEMS: dict[str, str] = {
+    "toy1d": "uqlab.problems.toy1d:make",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """A UQ task.
+
+    Attributes:
+        name: registry name.
+        data: the dataset (with a test split for scoring).
+        make_model: builds the default model for this problem.
+        method_settings: per method name, settings that suit this problem (merged over defaults).
+        truth: known true values (noise-free function on the test inputs, coefficients, ...).
+        description: one line for reports.
+    """
+
+    name: str
+    data: Dataset
+    make_model: Callable[[], Any]
+    method_settings: dict = dataclasses.field(default_factory=dict)
+    truth: dict = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+    def method(self, name: str, **overrides):
+        """The registered method ``name`` with this problem's settings and ``overrides`` applied."""
+        from uqlab.inference.registry import get_method
+
+        return get_method(name)(**{**self.method_settings.get(name, {}), **overrides})
+
+
+def problem_names() -> list[str]:
+    """Registered problem names."""
+    return sorted(PROBLEMS)
+
+
+def load(name: str, *, seed: int = 0, quick: bool = False, **options) -> Problem:
+    """Build the problem registered as ``name``.
+
+    Args:
+        name: one of :func:`problem_names`.
+        seed: data seed.
+        quick: smaller data and method settings (for smoke tests and CI).
+        **options: problem-specific options.
+    """
+    if not isinstance(name, str) or name not in PROBLEMS:
+        raise ValueError(f"problem: expected one of {problem_names()}, got {name!r}")
+    module, fn = PROBLEMS[name].split(":")
+    return getattr(importlib.import_module(module), fn)(seed=seed, quick=quick, **options)
