@@ -22,10 +22,12 @@ class Comparison:
         rows: one dict per (method, seed): metric values, ``fit_seconds``, ``predict_seconds``.
         predictives: per method, the test-set Predictive of the first seed.
         infos: per method, the scalar entries of the first seed's ``posterior.info``.
+        quantities: per method, ``{name: Predictive}`` of the problem's quantities (first seed).
         metrics: the metric names, in column order.
         data: the dataset (for plots of predictions against data).
         truth: the problem's known true values.
         meta: run metadata (seeds, quick mode, data sizes).
+        sections: extra report sections from the problem (see ``Problem.report_sections``).
     """
 
     problem: str
@@ -33,9 +35,11 @@ class Comparison:
     predictives: dict[str, Predictive]
     infos: dict[str, dict]
     metrics: tuple[str, ...]
+    quantities: dict[str, dict] = dataclasses.field(default_factory=dict)
     data: object = None
     truth: dict = dataclasses.field(default_factory=dict)
     meta: dict = dataclasses.field(default_factory=dict)
+    sections: list = dataclasses.field(default_factory=list)
 
     @property
     def methods(self) -> list[str]:
@@ -96,7 +100,7 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
         raise ValueError("seeds: expected at least one seed, got none")
     evaluate(Predictive(data.y_test[None]), data.y_test, metrics)  # validates metric names early
     methods = [problem.method(m) if isinstance(m, str) else make_method(m) for m in methods]
-    rows, predictives, infos = [], {}, {}
+    rows, predictives, infos, quantities = [], {}, {}, {}
     for method in methods:
         for seed in seeds:
             start = time.perf_counter()
@@ -110,5 +114,8 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
             if method.name not in predictives:
                 predictives[method.name] = predictive
                 infos[method.name] = {k: v for k, v in posterior.info.items() if np.isscalar(v)}
+                quantities[method.name] = {q: posterior.quantity(q) for q in problem.quantities}
     meta = {"seeds": seeds, "quick": quick, "num_train": data.num_points, "num_test": len(data.x_test), "description": problem.description}
-    return Comparison(problem.name, rows, predictives, infos, tuple(metrics), data, dict(problem.truth), meta)
+    comparison = Comparison(problem.name, rows, predictives, infos, tuple(metrics), quantities, data, dict(problem.truth), meta)
+    comparison.sections = problem.report_sections(comparison) if problem.report_sections else []
+    return comparison

@@ -64,6 +64,7 @@ def render_report(comparison) -> str:
             "png": plots.figure_to_base64(plots.calibration_curves(preds, data.y_test)),
             "caption": "Observed fraction of test targets below each predicted quantile. Below the diagonal in the upper half: intervals too narrow (over-confident); above: too wide.",
         })
+    figures.extend(comparison.sections)
     sampler = {
         name: {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in info.items() if k in _SAMPLER_KEYS}
         for name, info in comparison.infos.items()

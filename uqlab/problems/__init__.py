@@ -31,6 +31,10 @@ class Problem:
         method_settings: per method name, settings that suit this problem (merged over defaults).
         truth: known true values (noise-free function on the test inputs, coefficients, ...).
         description: one line for reports.
+        quantities: names of model quantities to collect from each posterior
+            (``posterior.quantity(name)``) for scoring against ``truth[name]``.
+        report_sections: optional ``f(comparison) -> list[dict]`` of extra report sections, each
+            ``{"title", "caption"}`` plus ``"png"`` (base64 PNG) or ``"html"`` (trusted markup).
     """
 
     name: str
@@ -39,6 +43,8 @@ class Problem:
     method_settings: dict = dataclasses.field(default_factory=dict)
     truth: dict = dataclasses.field(default_factory=dict)
     description: str = ""
+    quantities: tuple[str, ...] = ()
+    report_sections: Callable | None = None
 
     def method(self, name: str, **overrides):
         """The registered method ``name`` with this problem's settings and ``overrides`` applied."""
