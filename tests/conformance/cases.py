@@ -1,0 +1,55 @@
+"""One tiny, fast conformance case per registered method.
+
+Every registered method must have an entry in ``CASES``: a function returning
+``(method, model, data)`` with settings small enough to run in a few seconds. The shared checks
+in ``test_methods.py`` then apply to every method. Add one entry here with each new method.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import uqlab
+
+
+def tiny_data(num_points: int = 24, seed: int = 0) -> uqlab.Dataset:
+    """A small 1-D regression set with a test split."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (num_points, 1))
+    y = np.sin(2 * x) + 0.1 * rng.standard_normal((num_points, 1))
+    x_test = np.linspace(-3, 3, 7)[:, None]
+    return uqlab.Dataset(x, y, x_test, np.sin(2 * x_test), name="tiny")
+
+
+def tiny_mlp(**settings):
+    """A 1-8-1 tanh BNN with learned homoscedastic noise."""
+    from uqlab.models import BayesianMLP
+
+    return BayesianMLP(d_in=1, d_out=1, widths=(8,), **settings)
+
+
+def _nuts():
+    from uqlab.inference.nuts import NUTS
+
+    return NUTS(num_warmup=20, num_samples=10, num_chains=2, max_tree_depth=4, progress=False), tiny_mlp(), tiny_data()
+
+
+def _ensemble():
+    from uqlab.inference.ensemble import DeepEnsemble
+    from uqlab.models import Heteroscedastic
+
+    method = DeepEnsemble(num_members=3, num_steps=30, progress=False)
+    return method, tiny_mlp(likelihood=Heteroscedastic()), tiny_data()
+
+
+def _mc_dropout():
+    from uqlab.inference.mc_dropout import MCDropout
+
+    return MCDropout(num_steps=30, num_passes=10, progress=False), tiny_mlp(dropout_rate=0.1), tiny_data()
+
+
+CASES = {
+    "nuts": _nuts,
+    "ensemble": _ensemble,
+    "mc_dropout": _mc_dropout,
+}
