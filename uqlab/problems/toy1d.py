@@ -27,8 +27,12 @@ def noise_scale(x):
     return 0.05 + 0.25 / (1.0 + np.exp(-1.5 * x))
 
 
-def make(*, seed: int = 0, quick: bool = False, num_train: int = 200, num_test: int = 400) -> Problem:
-    """Sample the train set on the two intervals and a test set over [-5, 5]."""
+def make(*, seed: int = 0, quick: bool = False, num_train: int | None = None, num_test: int = 400) -> Problem:
+    """Sample the train set on the two intervals and a test set over [-5, 5].
+
+    ``num_train`` defaults to 200 (100 in quick mode).
+    """
+    num_train = (100 if quick else 200) if num_train is None else num_train
     check_positive_int("num_train", num_train, minimum=4)
     check_positive_int("num_test", num_test)
     rng = np.random.default_rng(seed)
@@ -50,9 +54,9 @@ def make(*, seed: int = 0, quick: bool = False, num_train: int = 200, num_test: 
 
     if quick:
         settings = {
-            "nuts": {"num_warmup": 150, "num_samples": 150, "num_chains": 2, "max_tree_depth": 7},
-            "ensemble": {"num_members": 5, "num_steps": 1000},
-            "mc_dropout": {"num_steps": 1500, "dropout_rate": 0.05},
+            "nuts": {"num_warmup": 100, "num_samples": 100, "num_chains": 2, "max_tree_depth": 6},
+            "ensemble": {"num_members": 5, "num_steps": 600},
+            "mc_dropout": {"num_steps": 800, "dropout_rate": 0.05},
         }
     else:
         settings = {
