@@ -23,7 +23,7 @@ from uqlab.data import Dataset
 from uqlab.predictive import Predictive
 
 __version__ = "0.1.0"
-__all__ = ["Dataset", "Predictive", "fit", "methods", "problems", "diagnostics", "models", "inference"]
+__all__ = ["Dataset", "Predictive", "fit", "load", "methods", "problems", "diagnostics", "models", "inference"]
 
 _SUBMODULES = {"problems", "diagnostics", "models", "inference"}
 
@@ -44,6 +44,21 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     from uqlab.inference.registry import make_method
 
     return make_method(method, **settings).fit(model, data, key=key)
+
+
+def load(path, *, model=None):
+    """Read a posterior saved with ``posterior.save(path)``; it predicts the same numbers.
+
+    Args:
+        path: a file written by ``Posterior.save``.
+        model: needed only when the fitted model was a function (NumPyro model, log density).
+
+    Raises:
+        ValueError: the file is not a uqlab posterior, is truncated, or is from a newer format.
+    """
+    from uqlab.inference.serialization import load_posterior
+
+    return load_posterior(path, model=model)
 
 
 def methods() -> list[str]:

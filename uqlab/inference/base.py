@@ -9,6 +9,15 @@ Two member kinds cover the methods of the foundation:
 
 * :class:`ParticlePosterior`: a stack of parameter sets (MCMC draws, ensemble members, VI draws).
 * :class:`DropoutPosterior`: one parameter set and ``T`` random dropout masks (MC dropout).
+
+Persistence hook (``save`` / ``uqlab.load``, see :mod:`uqlab.inference.serialization`): a
+Posterior's learned state is everything besides ``method``, ``model``, ``scaler`` and ``info``.
+``_state()`` returns it as ``{field: value}`` (by default every other dataclass field) and the
+classmethod ``_from_state(common, state)`` rebuilds the posterior (by default ``cls(**common,
+**state)``). A value is saved as JSON when it is None/bool/int/float/str and otherwise as a
+pytree (dicts, lists, tuples) of arrays, one netCDF variable per leaf. A new Posterior subclass
+whose fields are arrays and scalars therefore persists with no code; one holding anything else
+(a callable, a distribution object) overrides the two hooks to map it to and from arrays.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from uqlab.data import Dataset, Scaler, as_2d
 from uqlab.predictive import Predictive
 
 __all__ = ["Method", "Posterior", "ParticlePosterior", "DropoutPosterior", "check_model", "warn_numerics"]
+
+_COMMON_FIELDS = ("method", "model", "scaler", "info")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +118,11 @@ class Posterior:
             key: randomness for members that need it (dropout masks); None reuses the fit's key,
                 so repeated calls give identical numbers.
         """
+        if self.scaler is None:
+            raise TypeError(
+                f"predict: the model ({type(self.model).__name__}) defines no predictive apply(params, x); "
+                "use samples() or to_arviz()"
+            )
         x = as_2d("x", x)
         d_in = self.scaler.x_shift.shape[0]
         if x.shape[1] != d_in:
@@ -130,6 +146,25 @@ class Posterior:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(method={self.method.name!r}, members={self.num_members})"
 
+    def _state(self) -> dict:
+        """Persistence hook: the learned state as ``{field: JSON value or pytree of arrays}``."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _COMMON_FIELDS}
+
+    @classmethod
+    def _from_state(cls, common: dict, state: dict) -> Posterior:
+        """Persistence hook: rebuild from ``common`` (method, model, scaler, info) and ``_state()``."""
+        return cls(**common, **state)
+
+    def save(self, path):
+        """Write this posterior to ``path`` (one netCDF file, atomically); read it with ``uqlab.load``."""
+        from uqlab.inference.serialization import save_posterior
+
+        return save_posterior(self, path)
+
+    def to_arviz(self, x=None):  # pragma: no cover - interface
+        """An ``arviz.InferenceData`` of the draws (see the subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} has no draws to export to ArviZ")
+
 
 def _member_chunks(num_members: int, x_rows: int) -> int:
     """Members per vectorised batch so that one batch holds about 2e7 activations."""
@@ -144,10 +179,12 @@ class ParticlePosterior(Posterior):
         particles: the model's params pytree with leading axis ``S`` (chains x draws, flattened
             chain-major for MCMC).
         num_chains: how many chains the draws came from (1 for ensembles).
+        sample_stats: per-draw sampler statistics ``{name: (chains, draws)}`` (MCMC), or None.
     """
 
     particles: Any = None
     num_chains: int = 1
+    sample_stats: dict | None = None
 
     @property
     def num_members(self) -> int:
@@ -187,6 +224,20 @@ class ParticlePosterior(Posterior):
         c = self.num_chains
         return jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(c, -1, *a.shape[1:]), self.particles)
 
+    def samples(self) -> Any:
+        """The draws with leading ``(chain, draw)`` axes: a dict site -> array for a NumPyro model
+        (constrained space), the params pytree for a uqlab model."""
+        return self.draws()
+
+    def to_arviz(self, x=None):
+        """``arviz.InferenceData``: ``posterior`` holds one variable per parameter leaf (named by
+        its pytree path, dims ``(chain, draw, ...)``); ``sample_stats`` the sampler statistics
+        (NUTS/HMC: ``acceptance_rate``, ``diverging``, ...); with ``x``, ``posterior_predictive``
+        holds each draw's predictive mean ``y`` at ``x`` (original units)."""
+        from uqlab.inference._arviz import to_inference_data
+
+        return to_inference_data(self, self.draws(), self.sample_stats, x)
+
 
 @dataclasses.dataclass(repr=False)
 class DropoutPosterior(Posterior):
@@ -217,6 +268,20 @@ class DropoutPosterior(Posterior):
         x = jnp.asarray(x, jnp.result_type(float))
         apply = lambda k: self.model.apply(self.params, x, key=k, train=True)  # noqa: E731
         return jax.lax.map(apply, keys, batch_size=_member_chunks(keys.shape[0], x.shape[0]))
+
+    def to_arviz(self, x=None):
+        """``arviz.InferenceData`` with the ``T`` dropout masks as draws of one chain.
+
+        The weights are a single point estimate, so they are no posterior draws; what varies
+        over masks is the network output. ``posterior`` holds the masked network's mean ``f`` at
+        the inputs ``x`` (required; e.g. the training inputs), ``posterior_predictive`` the same
+        as ``y``: mask ``t`` is draw ``t``, the masks those ``predict`` uses.
+        """
+        from uqlab.inference._arviz import to_inference_data
+
+        if x is None:
+            raise ValueError("x: DropoutPosterior.to_arviz needs inputs x (N, d_in) at which the masks are draws")
+        return to_inference_data(self, None, None, x)
 
     def _quantity_draws(self) -> dict:
         import jax
