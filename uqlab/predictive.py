@@ -160,7 +160,9 @@ class Predictive:
 
         Returns:
             Array of shape ``(N, D)`` for scalar ``q``, else ``(len(q), N, D)``. Mixture quantiles
-            have no closed form; they are found by bisection on the CDF to 1e-10 relative width.
+            have no closed form; they are found by safeguarded Newton iteration on the CDF
+            (bisection whenever a step leaves the bracket), to 1e-10 relative width or
+            ``|F(x) - q| < 1e-12``; a handful of CDF evaluations instead of ~35 for bisection.
         """
         q_arr = np.atleast_1d(np.asarray(q, dtype=np.float64))
         for value in q_arr:
@@ -168,24 +170,32 @@ class Predictive:
         if self.scale is None:
             out = np.quantile(self.loc, q_arr, axis=0)
         else:
-            out = np.stack([self._bisect_quantile(value) for value in q_arr])
+            out = np.stack([self._newton_quantile(value) for value in q_arr])
         return out[0] if np.ndim(q) == 0 else out
 
-    def _bisect_quantile(self, q: float) -> np.ndarray:
+    def _newton_quantile(self, q: float) -> np.ndarray:
         z = special.ndtri(q)
         # Every member's own q-quantile brackets the mixture's q-quantile.
         lo = np.min(self.loc + z * self.scale, axis=0)
         hi = np.max(self.loc + z * self.scale, axis=0)
         if self.num_members == 1:
             return lo
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            below = np.mean(special.ndtr((mid[None] - self.loc) / self.scale), axis=0) < q
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-            if np.all(hi - lo <= 1e-10 * np.maximum(1.0, np.abs(hi))):
+        x = np.clip(self.mean + z * self.std, lo, hi)
+        for _ in range(100):
+            u = (x[None] - self.loc) / self.scale
+            error = np.mean(special.ndtr(u), axis=0) - q
+            density = np.mean(np.exp(-0.5 * u**2) / self.scale, axis=0) / np.sqrt(2 * np.pi)
+            lo = np.where(error < 0, x, lo)
+            hi = np.where(error < 0, hi, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = x - error / density
+            new = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+            tol = 1e-10 * np.maximum(1.0, np.abs(new))
+            done = (np.abs(error) < 1e-12) | (hi - lo <= tol) | (np.abs(new - x) <= tol)
+            x = np.where(np.abs(error) < 1e-12, x, new)
+            if np.all(done):
                 break
-        return 0.5 * (lo + hi)
+        return x
 
     def interval(self, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Central interval with probability ``level``: the (1-level)/2 and (1+level)/2 quantiles."""
