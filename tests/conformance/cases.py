@@ -48,8 +48,27 @@ def _mc_dropout():
     return MCDropout(num_steps=30, num_passes=10, progress=False), tiny_mlp(dropout_rate=0.1), tiny_data()
 
 
+def _sgld():
+    from uqlab.inference.sgmcmc import SGLD
+
+    method = SGLD(step_size=1e-3, batch_size=8, num_samples=10, num_burnin=20, thinning=2, num_chains=2, progress=False)
+    return method, tiny_mlp(), tiny_data()
+
+
+def _sghmc():
+    from uqlab.inference.sgmcmc import SGHMC
+
+    method = SGHMC(
+        step_size=1e-3, batch_size=8, num_samples=10, num_burnin=10, num_chains=2, num_integration_steps=2,
+        schedule="cyclical", num_cycles=2, progress=False,
+    )
+    return method, tiny_mlp(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "ensemble": _ensemble,
     "mc_dropout": _mc_dropout,
+    "sgld": _sgld,
+    "sghmc": _sghmc,
 }

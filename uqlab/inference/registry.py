@@ -13,6 +13,8 @@ METHODS: dict[str, str] = {
     "nuts": "uqlab.inference.nuts:NUTS",
     "ensemble": "uqlab.inference.ensemble:DeepEnsemble",
     "mc_dropout": "uqlab.inference.mc_dropout:MCDropout",
+    "sgld": "uqlab.inference.sgmcmc:SGLD",
+    "sghmc": "uqlab.inference.sgmcmc:SGHMC",
 }
 
 

@@ -1,0 +1,249 @@
+"""Stochastic-gradient MCMC: SGLD and SGHMC via BlackJAX, several chains at once.
+
+Both samplers follow a noisy gradient of the log posterior estimated on a minibatch ``B`` of the
+``N`` training points, ``grad log p(theta) + (N / |B|) sum_{b in B} grad log p(y_b | theta)``
+(:func:`uqlab.models.base.log_joint` does the rescaling), and inject Gaussian noise:
+
+* SGLD (Welling & Teh, 2011): ``theta <- theta + eps grad + sqrt(2 eps) xi``.
+* SGHMC (Chen, Fox & Guestrin, 2014, in the parameterisation of Ma, Chen & Fox, 2015): a fresh
+  momentum, then ``L`` steps of ``theta <- theta + eps r``,
+  ``r <- (1 - alpha eps) r + eps grad + sqrt(2 alpha eps) xi`` with friction ``alpha``.
+
+The step size ``eps`` is constant or cyclical (Zhang et al., "Cyclical Stochastic Gradient MCMC
+for Bayesian Deep Learning", ICLR 2020): over each of ``M`` cycles of ``K`` steps it follows
+``eps_k = eps_0 / 2 (cos(pi (k mod K) / K) + 1)``; the first ``exploration_fraction`` of a cycle
+explores (large steps, draws discarded) and draws are collected only in the rest, where the step
+size is small. There is no Metropolis correction, so draws carry an ``O(eps)`` bias.
+
+Minibatches are drawn inside the scan (without replacement per step). Draws are written into a
+preallocated buffer in the scan carry, so memory holds only the kept draws, not every step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from uqlab._convert import as_key
+from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
+from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_numerics
+from uqlab.inference.transform import Transform, scan_with_progress
+
+__all__ = ["SGLD", "SGHMC", "sgmcmc_kernel", "step_size_schedule"]
+
+
+def sgmcmc_kernel(logdensity_fn, x, y, *, batch_size: int, sampler: str, friction: float = 0.01,
+                  num_integration_steps: int = 1) -> Transform:
+    """One SG-MCMC chain as a :class:`Transform`; ``update(key, position, step_size)``.
+
+    Args:
+        logdensity_fn: ``(params, batch) -> log joint`` rescaled to the full data set.
+        x, y: the full training data (jax arrays, N rows).
+        batch_size: minibatch size B drawn without replacement each step.
+        sampler: "sgld" or "sghmc".
+        friction: SGHMC friction ``alpha``.
+        num_integration_steps: SGHMC steps ``L`` per update (one fresh momentum each update).
+    """
+    import blackjax
+    import jax
+
+    n = x.shape[0]
+    grad_fn = jax.grad(logdensity_fn)
+    if sampler == "sgld":
+        kernel = blackjax.sgld.build_kernel()
+        extra = ()
+    else:
+        kernel = blackjax.sghmc.build_kernel(alpha=friction)
+        extra = (num_integration_steps,)
+
+    def init(params, key=None):
+        del key
+        return params
+
+    def update(key, position, step_size):
+        batch_key, move_key = jax.random.split(key)
+        index = jax.random.choice(batch_key, n, (batch_size,), replace=False)
+        batch = {"x": x[index], "y": y[index]}
+        return kernel(move_key, position, grad_fn, batch, step_size, *extra), None
+
+    return Transform(init, update)
+
+
+def step_size_schedule(step_size: float, *, schedule: str, num_samples: int, num_burnin: int, thinning: int,
+                       num_cycles: int, exploration_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step step sizes and which steps' positions are kept as draws.
+
+    Constant: ``num_burnin`` steps, then every ``thinning``-th of ``num_samples * thinning`` steps.
+    Cyclical: ``num_burnin`` steps at ``step_size``, then ``num_cycles`` cosine cycles, each with
+    ``ceil(num_samples / num_cycles)`` draws (every ``thinning``-th step) in its sampling stage,
+    which covers the last ``1 - exploration_fraction`` of the cycle; the run stops at the last draw.
+
+    Returns:
+        ``(step_sizes, keep)``: float array and bool array, one entry per step.
+    """
+    burnin_sizes = np.full(num_burnin, step_size)
+    if schedule == "constant":
+        sizes = np.full(num_burnin + num_samples * thinning, step_size)
+        keep = np.zeros(sizes.shape[0], bool)
+        keep[num_burnin + thinning - 1 :: thinning] = True
+        return sizes, keep
+    sampling_len = math.ceil(num_samples / num_cycles) * thinning
+    cycle_len = math.ceil(sampling_len / (1.0 - exploration_fraction))
+    explore_len = cycle_len - sampling_len
+    j = np.arange(cycle_len)
+    cycle_sizes = step_size / 2 * (np.cos(np.pi * j / cycle_len) + 1)
+    cycle_keep = (j >= explore_len) & ((j - explore_len + 1) % thinning == 0)
+    sizes = np.concatenate([burnin_sizes, np.tile(cycle_sizes, num_cycles)])
+    keep = np.concatenate([np.zeros(num_burnin, bool), np.tile(cycle_keep, num_cycles)])
+    keep &= np.cumsum(keep) <= num_samples
+    last = int(np.flatnonzero(keep)[-1]) + 1
+    return sizes[:last], keep[:last]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SGMCMC(Method):
+    """Shared settings and fit of SGLD and SGHMC (see the module docstring for the maths).
+
+    Args:
+        step_size: (peak) step size ``eps`` (> 0).
+        batch_size: minibatch size B, 1 <= B <= N; None uses min(N, 32).
+        num_samples: kept draws per chain.
+        num_burnin: discarded steps before the first draw.
+        thinning: keep every ``thinning``-th step.
+        num_chains: independent chains, run under ``vmap``.
+        schedule: "constant" or "cyclical".
+        num_cycles: cosine cycles M (cyclical only; >= 1).
+        exploration_fraction: share of each cycle spent exploring, in [0, 1) (cyclical only).
+        progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+    """
+
+    name: ClassVar[str] = "sgmcmc"
+    step_size: float = 1e-4
+    batch_size: int | None = None
+    num_samples: int = 500
+    num_burnin: int = 1000
+    thinning: int = 10
+    num_chains: int = 4
+    schedule: str = "constant"
+    num_cycles: int = 4
+    exploration_fraction: float = 0.5
+    progress: bool | None = None
+
+    def __post_init__(self):
+        check_positive("step_size", self.step_size)
+        check_positive_int("batch_size", self.batch_size, allow_none=True)
+        check_positive_int("num_samples", self.num_samples)
+        check_positive_int("num_burnin", self.num_burnin, minimum=0)
+        check_positive_int("thinning", self.thinning)
+        check_positive_int("num_chains", self.num_chains)
+        check_choice("schedule", self.schedule, ("constant", "cyclical"))
+        if self.schedule == "cyclical":
+            check_positive_int("num_cycles", self.num_cycles)
+        check_probability("exploration_fraction", self.exploration_fraction)
+
+    def _kernel_settings(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _gradients_per_step(self) -> int:
+        return 1
+
+    def fit(self, model, data, *, key=0) -> ParticlePosterior:
+        """Run ``num_chains`` chains and return the kept draws as a :class:`ParticlePosterior`."""
+        import jax
+        import jax.numpy as jnp
+
+        from uqlab._convert import to_jax
+        from uqlab.models.base import log_joint
+
+        label = type(self).__name__
+        check_model(model, label)
+        data = check_dataset(data)
+        n = data.num_points
+        batch_size = min(n, 32) if self.batch_size is None else self.batch_size
+        if batch_size > n:
+            raise ValueError(f"batch_size: expected at most the number of training points ({n}), got {batch_size}")
+        x, y = to_jax(data.standardized())
+        logdensity = lambda params, batch: log_joint(model, params, batch, n)  # noqa: E731
+        kernel = sgmcmc_kernel(logdensity, x, y, batch_size=batch_size, **self._kernel_settings())
+        sizes, keep = step_size_schedule(
+            self.step_size, schedule=self.schedule, num_samples=self.num_samples, num_burnin=self.num_burnin,
+            thinning=self.thinning, num_cycles=self.num_cycles, exploration_fraction=self.exploration_fraction,
+        )
+        num_steps, c = sizes.shape[0], self.num_chains
+
+        init_key, run_key = jax.random.split(as_key(key))
+        positions = jax.vmap(kernel.init)(jax.vmap(model.init)(jax.random.split(init_key, c)))
+        buffer = jax.tree_util.tree_map(lambda a: jnp.zeros((c, self.num_samples, *a.shape[1:]), a.dtype), positions)
+
+        def step(carry, inputs):
+            position, buffer, count = carry
+            keys, step_size, is_kept = inputs
+            position, _ = jax.vmap(kernel.update, in_axes=(0, 0, None))(keys, position, step_size)
+
+            def write(buffer):
+                return jax.tree_util.tree_map(lambda b, p: b.at[:, count].set(p), buffer, position)
+
+            buffer = jax.lax.cond(is_kept, write, lambda b: b, buffer)
+            return (position, buffer, count + is_kept.astype(jnp.int32)), None
+
+        keys = jax.random.split(run_key, num_steps * c).reshape(num_steps, c, -1)
+        dtype = jnp.result_type(float)
+        start = time.perf_counter()
+        (_, draws, _), _ = scan_with_progress(
+            step, (positions, buffer, jnp.zeros((), jnp.int32)), (keys, jnp.asarray(sizes, dtype), jnp.asarray(keep)),
+            num_steps=num_steps, desc=label, progress=self.progress, collect=False,
+        )
+        draws = jax.block_until_ready(draws)
+        seconds = time.perf_counter() - start
+        warn_numerics(label, np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(jax.device_get(draws))]),
+                      "the draws")
+        particles = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)
+        info = {
+            "fit_seconds": seconds,
+            "num_steps": num_steps,
+            "steps_per_second": num_steps / seconds,
+            "batch_size": batch_size,
+            "step_sizes": sizes,
+            "kept_steps": np.flatnonzero(keep),
+            "num_gradient_evals": num_steps * c * self._gradients_per_step(),
+        }
+        return ParticlePosterior(self, model, data.scaler, info, particles=particles, num_chains=c)
+
+
+@dataclasses.dataclass(frozen=True)
+class SGLD(_SGMCMC):
+    """Stochastic gradient Langevin dynamics (Welling & Teh, 2011); settings as in :class:`_SGMCMC`."""
+
+    name: ClassVar[str] = "sgld"
+
+    def _kernel_settings(self) -> dict:
+        return {"sampler": "sgld"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SGHMC(_SGMCMC):
+    """Stochastic gradient HMC (Chen et al., 2014); settings of :class:`_SGMCMC` plus:
+
+    Args:
+        friction: friction ``alpha`` (> 0); larger damps the momentum faster.
+        num_integration_steps: steps L per momentum refresh.
+    """
+
+    name: ClassVar[str] = "sghmc"
+    friction: float = 0.1
+    num_integration_steps: int = 10
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive("friction", self.friction)
+        check_positive_int("num_integration_steps", self.num_integration_steps)
+
+    def _kernel_settings(self) -> dict:
+        return {"sampler": "sghmc", "friction": self.friction, "num_integration_steps": self.num_integration_steps}
+
+    def _gradients_per_step(self) -> int:
+        return self.num_integration_steps
