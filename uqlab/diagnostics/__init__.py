@@ -1,27 +1,36 @@
 """Calibration diagnostics, comparisons and reports; everything here reads Predictives (numpy)."""
 
+from uqlab.diagnostics.calibration import (
+    calibration_curve,
+    calibration_error,
+    coverage_curve,
+    ence,
+    miscalibration_area,
+    pit,
+    pit_test,
+    verdict,
+)
 from uqlab.diagnostics.metrics import (
     DEFAULT_METRICS,
-    calibration_curve,
+    REGRESSION_METRICS,
     coverage,
     crps,
+    energy_score,
     evaluate,
+    interval_score,
     interval_width,
-    miscalibration_area,
+    mae,
+    metric,
     nll,
-    pit,
+    pinball,
     rmse,
+    sharpness,
+    uncertainty_split,
 )
 
 __all__ = [
-    "DEFAULT_METRICS",
-    "calibration_curve",
-    "coverage",
-    "crps",
-    "evaluate",
-    "interval_width",
-    "miscalibration_area",
-    "nll",
-    "pit",
-    "rmse",
+    "DEFAULT_METRICS", "REGRESSION_METRICS", "calibration_curve", "calibration_error", "coverage",
+    "coverage_curve", "crps", "ence", "energy_score", "evaluate", "interval_score", "interval_width",
+    "mae", "metric", "miscalibration_area", "nll", "pinball", "pit", "pit_test", "rmse", "sharpness",
+    "uncertainty_split", "verdict",
 ]

@@ -1,39 +1,37 @@
 """Regression scores that read only a :class:`~uqlab.predictive.Predictive` and targets (numpy).
 
-Every score averages over points and outputs; lower is better except coverage (closest to the
-nominal level is best). References: Gneiting & Raftery (2007) for proper scoring rules and the
-mixture CRPS; Kuleshov et al. (2018) for quantile calibration curves.
+Every score averages over points and outputs. Each metric is registered under a long name and a
+short alias, optionally with a level: ``evaluate(pred, y, ["nll", "coverage@0.9", "pinball@0.1"])``.
+References: Gneiting & Raftery (2007) for proper scoring rules, the mixture CRPS, the energy score
+and the interval score; Kuleshov et al. (2018) and Levi et al. (2022) for calibration.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 import numpy as np
 from scipy import special
 
-from uqlab._validate import check_level
+from uqlab._validate import check_level, check_positive_int
+from uqlab.diagnostics import calibration
+from uqlab.diagnostics._checks import targets as _targets
 from uqlab.predictive import Predictive
 
 __all__ = [
-    "rmse",
-    "nll",
-    "crps",
-    "crps_values",
-    "coverage",
-    "interval_width",
-    "pit",
-    "calibration_curve",
-    "miscalibration_area",
-    "evaluate",
-    "DEFAULT_METRICS",
+    "rmse", "mae", "nll", "crps", "crps_values", "energy_score", "interval_score", "pinball",
+    "coverage", "interval_width", "sharpness", "uncertainty_split", "Metric", "REGRESSION_METRICS",
+    "metric", "evaluate", "DEFAULT_METRICS",
+    # re-exported from calibration for backward compatibility
+    "pit", "calibration_curve", "miscalibration_area",
 ]
 
+pit = calibration.pit
+calibration_curve = calibration.calibration_curve
+miscalibration_area = calibration.miscalibration_area
+
 DEFAULT_METRICS = ("rmse", "nll", "crps", "coverage@0.5", "coverage@0.9", "coverage@0.95", "width@0.9", "miscal_area")
-
-
-def _targets(pred: Predictive, y) -> np.ndarray:
-    if not isinstance(pred, Predictive):
-        raise TypeError(f"pred: expected a uqlab.Predictive, got {type(pred).__name__}")
-    return pred._check_y(y)
 
 
 def rmse(pred: Predictive, y) -> float:
@@ -42,9 +40,15 @@ def rmse(pred: Predictive, y) -> float:
     return float(np.sqrt(np.mean((pred.mean - y) ** 2)))
 
 
+def mae(pred: Predictive, y) -> float:
+    """Mean absolute error of the predictive median (the CRPS-optimal point forecast for L1)."""
+    y = _targets(pred, y)
+    return float(np.mean(np.abs(pred.quantile(0.5) - y)))
+
+
 def nll(pred: Predictive, y) -> float:
     """Mean negative log predictive density of the mixture (nats per point and output)."""
-    return float(-np.mean(pred.logpdf(y)))
+    return float(-np.mean(pred.logpdf(_targets(pred, y))))
 
 
 def _expected_abs_normal(mu, var):
@@ -54,32 +58,30 @@ def _expected_abs_normal(mu, var):
     return 2.0 * s * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi) + mu * (2.0 * special.ndtr(z) - 1.0)
 
 
-def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**24) -> np.ndarray:
+def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**22) -> np.ndarray:
     """CRPS per point and output, ``(N, D)``, exact for the Gaussian mixture.
 
-    ``CRPS(F, y) = E|X - y| - 1/2 E|X - X'|`` with X, X' independent draws of F. For a mixture of
-    Gaussians both expectations are sums of ``E|N(m, v)|`` terms (Grimit et al., 2006); the
-    second is quadratic in the number of members S, so points are processed in blocks of at most
-    ``max_pair_elements`` member pairs. For pure samples the same formula is the sample (energy)
-    estimator, computed in O(S log S) from sorted samples.
+    :math:`\mathrm{CRPS}(F, y) = E|X - y| - \tfrac12 E|X - X'|` with X, X' independent draws of F.
+    For a mixture of Gaussians both expectations are sums of
+    :math:`E|N(m, v)| = 2\sqrt v\,\varphi(m/\sqrt v) + m\,(2\Phi(m/\sqrt v) - 1)` terms
+    (Grimit et al., 2006). The second term is quadratic in the number of members S; only the
+    S(S-1)/2 distinct pairs are evaluated (the diagonal is :math:`2\sigma/\sqrt\pi`), looping over
+    members on blocks of ``max_pair_elements // S`` points so temporaries stay ~30 MB. For pure
+    samples the same formula is the sample estimator, O(S log S) from sorted samples.
     """
     y = _targets(pred, y)
     if pred.scale is None:
         return _crps_samples(pred.loc, y)
-    loc, var = pred.loc, pred.scale**2
     s = pred.num_members
-    first = np.mean(_expected_abs_normal(loc - y[None], var), axis=0)
-    second = np.empty_like(first)
-    flat_loc = loc.reshape(s, -1)
-    flat_var = var.reshape(s, -1)
-    out = second.reshape(-1)
-    block = max(1, max_pair_elements // (s * s))
-    for start in range(0, flat_loc.shape[1], block):
-        sl = slice(start, start + block)
-        m, v = flat_loc[:, sl], flat_var[:, sl]
-        pair = _expected_abs_normal(m[:, None] - m[None], v[:, None] + v[None])
-        out[sl] = pair.mean(axis=(0, 1))
-    return first - 0.5 * second
+    loc, var = pred.loc.reshape(s, -1), (pred.scale**2).reshape(s, -1)
+    first = np.mean(_expected_abs_normal(loc - y.reshape(1, -1), var), axis=0)
+    second = 2.0 * np.sum(np.sqrt(var), axis=0) / np.sqrt(np.pi)  # diagonal pairs
+    block = max(1, max_pair_elements // s)
+    for start in range(0, loc.shape[1], block):
+        m, v, out = loc[:, start:start + block], var[:, start:start + block], second[start:start + block]
+        for i in range(s - 1):
+            out += 2.0 * np.sum(_expected_abs_normal(m[i + 1:] - m[i], v[i + 1:] + v[i]), axis=0)
+    return (first - 0.5 * second / s**2).reshape(y.shape)
 
 
 def _crps_samples(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -97,64 +99,152 @@ def crps(pred: Predictive, y) -> float:
     return float(np.mean(crps_values(pred, y)))
 
 
-def coverage(pred: Predictive, y, level: float = 0.9) -> float:
-    """Fraction of targets inside the central ``level`` interval."""
-    check_level("level", level)
+def energy_score(pred: Predictive, y, *, num_samples: int = 100, seed: int = 0) -> float:
+    """Energy score for multi-output targets (Gneiting & Raftery, 2007), mean over points.
+
+    :math:`\mathrm{ES}(F, y) = E\|X - y\| - \tfrac12 E\|X - X'\|` with Euclidean norms over the D
+    outputs; for D = 1 it is the CRPS. Estimated from the members when they are samples, else from
+    ``num_samples`` draws (fixed ``seed``). The second expectation uses the circular-permutation
+    estimator :math:`\frac1M\sum_i \|x_i - x_{i+1 \bmod M}\|`, unbiased and O(M) instead of O(M^2).
+    """
     y = _targets(pred, y)
-    lower, upper = pred.interval(level)
-    return float(np.mean((y >= lower) & (y <= upper)))
+    check_positive_int("num_samples", num_samples, minimum=2)
+    draws = pred.loc if pred.is_sample else pred.sample(num_samples, rng=seed)
+    if len(draws) < 2:
+        raise ValueError(f"pred: the energy score needs at least 2 samples, got {len(draws)} member")
+    first = np.mean(np.linalg.norm(draws - y[None], axis=-1), axis=0)
+    second = np.mean(np.linalg.norm(draws - np.roll(draws, 1, axis=0), axis=-1), axis=0)
+    return float(np.mean(first - 0.5 * second))
+
+
+def coverage(pred: Predictive, y, level: float = 0.9) -> float:
+    """Fraction of targets inside the central ``level`` interval (via the PIT; see ``coverage_curve``)."""
+    check_level("level", level)
+    return float(calibration.coverage_curve(pred, y, [level])[1][0])
 
 
 def interval_width(pred: Predictive, level: float = 0.9) -> float:
-    """Mean width of the central ``level`` interval (sharpness)."""
+    """Mean width of the central ``level`` interval."""
     lower, upper = pred.interval(level)
     return float(np.mean(upper - lower))
 
 
-def pit(pred: Predictive, y) -> np.ndarray:
-    """Probability integral transform ``F(y)`` per point and output; uniform if calibrated."""
-    return pred.cdf(y)
+def interval_score(pred: Predictive, y, level: float = 0.9) -> float:
+    """Interval score of the central ``level`` interval :math:`[l, u]` (Gneiting & Raftery, 2007, eq. 43).
 
-
-def calibration_curve(pred: Predictive, y, num_levels: int = 19) -> tuple[np.ndarray, np.ndarray]:
-    """Quantile calibration curve (Kuleshov et al., 2018).
-
-    Returns:
-        ``(expected, observed)``: for ``p`` on an even grid in (0, 1), the fraction of targets
-        whose PIT value is at most ``p``. A calibrated predictive lies on the diagonal; a curve
-        below it in the upper half means too-narrow (over-confident) predictions.
+    With :math:`\alpha = 1 - \ell`: :math:`(u - l) + \frac2\alpha (l - y)\,1\{y < l\} +
+    \frac2\alpha (y - u)\,1\{y > u\}`; proper for the central interval, lower is better.
     """
-    expected = np.linspace(0, 1, num_levels + 2)[1:-1]
-    values = pit(pred, y).ravel()
-    observed = np.mean(values[None, :] <= expected[:, None], axis=1)
-    return expected, observed
+    y = _targets(pred, y)
+    lower, upper = pred.interval(level)
+    alpha = 1.0 - level
+    penalty = np.maximum(lower - y, 0) + np.maximum(y - upper, 0)
+    return float(np.mean(upper - lower + 2.0 / alpha * penalty))
 
 
-def miscalibration_area(pred: Predictive, y, num_levels: int = 99) -> float:
-    """Mean absolute gap between the calibration curve and the diagonal (0 = calibrated, max 0.5)."""
-    expected, observed = calibration_curve(pred, y, num_levels)
-    return float(np.mean(np.abs(observed - expected)))
+def pinball(pred: Predictive, y, level: float = 0.5) -> float:
+    """Pinball (check) loss of the ``level`` quantile :math:`q`: :math:`\max(\tau (y - q), (\tau - 1)(y - q))`."""
+    y = _targets(pred, y)
+    check_level("level", level)
+    residual = y - pred.quantile(level)
+    return float(np.mean(np.maximum(level * residual, (level - 1) * residual)))
 
 
-def _metric(name: str):
-    """Parse a metric name, e.g. ``"nll"`` or ``"coverage@0.9"``, into ``f(pred, y) -> float``."""
-    base, _, arg = name.partition("@")
-    simple = {"rmse": rmse, "nll": nll, "crps": crps, "miscal_area": miscalibration_area}
-    if base in simple and not arg:
-        return simple[base]
-    if base in ("coverage", "width") and arg:
+def sharpness(pred: Predictive) -> float:
+    """Root mean predictive variance :math:`\sqrt{\overline{\sigma^2}}` (uncertainty-toolbox's sharpness)."""
+    return float(np.sqrt(np.mean(pred.var)))
+
+
+def uncertainty_split(pred: Predictive) -> dict[str, float]:
+    """Mean epistemic and aleatoric variance and the epistemic share of the total variance.
+
+    Law of total variance: :math:`\mathrm{Var}[y] = \mathrm{Var}_s[\mu_s] + E_s[\sigma_s^2]`
+    (Depeweg et al., 2018). Pure samples have no aleatoric part.
+    """
+    epistemic, aleatoric = float(np.mean(pred.epistemic_var)), float(np.mean(pred.aleatoric_var))
+    total = epistemic + aleatoric
+    return {"epistemic_var": epistemic, "aleatoric_var": aleatoric, "epistemic_fraction": epistemic / total if total > 0 else float("nan")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A registered metric.
+
+    Attributes:
+        name: long name; ``alias``: short name.
+        fn: ``fn(pred, y)`` or, for levelled metrics, ``fn(pred, y, level)``.
+        goal: how the report picks the best value: "min", "max", "level" (closest to the level),
+            or None (descriptive, no best).
+        default_level: the level used when a levelled metric is asked for without ``@LEVEL``;
+            None for metrics that take no level.
+    """
+
+    name: str
+    alias: str
+    fn: Callable
+    goal: str | None = "min"
+    default_level: float | None = None
+
+
+def _no_y(fn):
+    return lambda pred, y, *args: fn(pred, *args)
+
+
+REGRESSION_METRICS: dict[str, Metric] = {m.name: m for m in [
+    Metric("root_mean_squared_error", "rmse", rmse),
+    Metric("mean_absolute_error", "mae", mae),
+    Metric("negative_log_likelihood", "nll", nll),
+    Metric("continuous_ranked_probability_score", "crps", crps),
+    Metric("energy_score", "es", energy_score),
+    Metric("interval_score", "is", interval_score, default_level=0.9),
+    Metric("pinball_loss", "pinball", pinball, default_level=0.5),
+    Metric("coverage", "cov", coverage, goal="level", default_level=0.9),
+    Metric("interval_width", "width", _no_y(interval_width), default_level=0.9),
+    Metric("sharpness", "sharp", _no_y(sharpness), goal=None),
+    Metric("miscalibration_area", "miscal_area", calibration.miscalibration_area),
+    Metric("calibration_error", "rmsce", calibration.calibration_error),
+    Metric("expected_normalized_calibration_error", "ence", calibration.ence),
+    Metric("pit_ks_statistic", "pit_ks", lambda pred, y: calibration.pit_test(pred, y)["statistic"]),
+    Metric("pit_ks_pvalue", "pit_p", lambda pred, y: calibration.pit_test(pred, y)["pvalue"], goal="max"),
+    Metric("epistemic_variance", "epistemic", lambda pred, y: uncertainty_split(pred)["epistemic_var"], goal=None),
+    Metric("aleatoric_variance", "aleatoric", lambda pred, y: uncertainty_split(pred)["aleatoric_var"], goal=None),
+    Metric("epistemic_fraction", "epi_frac", lambda pred, y: uncertainty_split(pred)["epistemic_fraction"], goal=None),
+]}
+_BY_NAME = {key: m for m in REGRESSION_METRICS.values() for key in (m.name, m.alias)}
+
+
+def metric(name: str) -> tuple[Metric, float | None]:
+    """Resolve ``"NAME"`` or ``"NAME@LEVEL"`` (long name or alias) to ``(Metric, level)``.
+
+    Raises:
+        ValueError: unknown name, a level on a metric that takes none, or a level outside (0, 1).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"metrics: expected metric names as strings, got {name!r}")
+    base, at, arg = name.partition("@")
+    if base not in _BY_NAME:
+        known = ", ".join(f"{m.name} ({m.alias}{'@LEVEL' if m.default_level else ''})" for m in REGRESSION_METRICS.values())
+        raise ValueError(f"metrics: unknown metric {name!r}; expected one of {known}")
+    spec = _BY_NAME[base]
+    if not at:
+        return spec, spec.default_level
+    if spec.default_level is None:
+        raise ValueError(f"metrics: {spec.name!r} takes no level, got {name!r}")
+    try:
         level = float(arg)
-        check_level(f"level in metric {name!r}", level)
-        if base == "coverage":
-            return lambda pred, y: coverage(pred, y, level)
-        return lambda pred, y: interval_width(pred, level)
-    raise ValueError(
-        f"metrics: unknown metric {name!r}; expected one of rmse, nll, crps, miscal_area, coverage@LEVEL, width@LEVEL"
-    )
+    except ValueError:
+        raise ValueError(f"metrics: expected a number after '@' in {name!r}, got {arg!r}") from None
+    check_level(f"level in metric {name!r}", level)
+    return spec, level
 
 
 def evaluate(pred: Predictive, y, metrics=DEFAULT_METRICS) -> dict[str, float]:
-    """Compute several metrics by name, e.g. ``evaluate(pred, y, ["nll", "coverage@0.9"])``."""
-    functions = {name: _metric(name) for name in metrics}
-    _targets(pred, y)
-    return {name: fn(pred, y) for name, fn in functions.items()}
+    """Compute several metrics by name, e.g. ``evaluate(pred, y, ["nll", "coverage@0.9"])``.
+
+    Returns:
+        ``{requested name: value}`` in the requested order.
+    """
+    resolved = {name: metric(name) for name in metrics}
+    y = _targets(pred, y)
+    return {name: float(spec.fn(pred, y) if level is None else spec.fn(pred, y, level))
+            for name, (spec, level) in resolved.items()}

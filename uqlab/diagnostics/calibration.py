@@ -1,0 +1,154 @@
+"""Calibration of a :class:`~uqlab.predictive.Predictive`: PIT, calibration curves, ENCE, verdicts.
+
+A predictive CDF :math:`F_n` is *probabilistically calibrated* when the PIT values
+:math:`u_n = F_n(y_n)` are uniform on (0, 1) (Dawid, 1984; Gneiting et al., 2007). Everything here
+is a summary of how far the PIT values are from uniform, except ENCE, which checks that the
+predicted standard deviation matches the observed error size (Levi et al., 2022).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from uqlab._validate import check_positive_int
+from uqlab.diagnostics._checks import levels as _levels
+from uqlab.diagnostics._checks import targets
+from uqlab.predictive import Predictive
+
+__all__ = [
+    "pit",
+    "pit_test",
+    "calibration_curve",
+    "miscalibration_area",
+    "calibration_error",
+    "coverage_curve",
+    "ence",
+    "verdict",
+]
+
+
+def pit(pred: Predictive, y, *, seed: int = 0) -> np.ndarray:
+    """Probability integral transform :math:`u = F(y)` per point and output, shape ``(N, D)``.
+
+    For pure samples the empirical CDF is a step function, so the *randomised* PIT
+    :math:`u = F(y^-) + V\\,[F(y) - F(y^-)]`, :math:`V \\sim U(0, 1)` (Czado et al., 2009) is used; it
+    is exactly uniform for a calibrated forecast. ``seed`` fixes ``V`` (same inputs, same numbers).
+    """
+    y = targets(pred, y)
+    if pred.scale is not None:
+        return pred.cdf(y)
+    below = np.mean(pred.loc < y[None], axis=0)
+    at_or_below = np.mean(pred.loc <= y[None], axis=0)
+    return below + np.random.default_rng(seed).uniform(size=y.shape) * (at_or_below - below)
+
+
+def pit_test(pred: Predictive, y) -> dict[str, float]:
+    """Kolmogorov-Smirnov test of PIT uniformity over all points and outputs.
+
+    Returns:
+        ``{"statistic": D, "pvalue": p}``; a tiny p-value rejects calibration. With many targets
+        the test detects even slight miscalibration: read the statistic as an effect size.
+    """
+    result = stats.kstest(pit(pred, y).ravel(), "uniform")
+    return {"statistic": float(result.statistic), "pvalue": float(result.pvalue)}
+
+
+def _grid(num_levels: int) -> np.ndarray:
+    check_positive_int("num_levels", num_levels)
+    return np.linspace(0, 1, num_levels + 2)[1:-1]
+
+
+def calibration_curve(pred: Predictive, y, num_levels: int = 19) -> tuple[np.ndarray, np.ndarray]:
+    """Quantile calibration curve (Kuleshov et al., 2018).
+
+    Returns:
+        ``(expected, observed)``: for ``p`` on an even grid in (0, 1), the fraction of targets
+        whose PIT value is at most ``p``. A calibrated predictive lies on the diagonal; a curve
+        below it in the upper half means too-narrow (over-confident) predictions.
+    """
+    expected = _grid(num_levels)
+    values = np.sort(pit(pred, y).ravel())
+    observed = np.searchsorted(values, expected, side="right") / values.size
+    return expected, observed
+
+
+def miscalibration_area(pred: Predictive, y, num_levels: int = 99) -> float:
+    """Mean absolute gap :math:`\\frac1K\\sum_k |\\hat p_k - p_k|` between the calibration curve and the
+    diagonal (0 = calibrated, at most 0.5), as in uncertainty-toolbox (Chung et al., 2021)."""
+    expected, observed = calibration_curve(pred, y, num_levels)
+    return float(np.mean(np.abs(observed - expected)))
+
+
+def calibration_error(pred: Predictive, y, num_levels: int = 99) -> float:
+    """Root-mean-squared calibration error :math:`\\sqrt{\\frac1K\\sum_k (\\hat p_k - p_k)^2}`
+    (Kuleshov et al., 2018, with equal weights)."""
+    expected, observed = calibration_curve(pred, y, num_levels)
+    return float(np.sqrt(np.mean((observed - expected) ** 2)))
+
+
+def coverage_curve(pred: Predictive, y, levels=None) -> tuple[np.ndarray, np.ndarray]:
+    """Observed coverage of central intervals against their nominal levels.
+
+    ``y`` lies in the central interval of level :math:`\\ell` iff
+    :math:`(1-\\ell)/2 \\le F(y) \\le (1+\\ell)/2`, so all levels cost one CDF evaluation.
+
+    Returns:
+        ``(levels, observed)``; default levels 0.05, 0.10, ..., 0.95 and 0.99.
+    """
+    levels = np.append(np.arange(1, 20) / 20, 0.99) if levels is None else _levels("levels", levels)
+    u = pit(pred, y).ravel()
+    inside = (u[None] >= (1 - levels[:, None]) / 2) & (u[None] <= (1 + levels[:, None]) / 2)
+    return levels, inside.mean(axis=1)
+
+
+def ence(pred: Predictive, y, num_bins: int = 10) -> float:
+    """Expected normalised calibration error (Levi et al., 2022).
+
+    Points (all outputs pooled) are sorted by predicted standard deviation into ``num_bins``
+    equal-count bins; with :math:`\\mathrm{RMV}_k = \\sqrt{\\overline{\\sigma^2}}` and
+    :math:`\\mathrm{RMSE}_k` of the predictive mean in bin :math:`k`,
+    :math:`\\mathrm{ENCE} = \\frac1K \\sum_k |\\mathrm{RMV}_k - \\mathrm{RMSE}_k| / \\mathrm{RMV}_k`.
+    """
+    y = targets(pred, y)
+    check_positive_int("num_bins", num_bins)
+    var, sq_err = pred.var.ravel(), ((pred.mean - y) ** 2).ravel()
+    if num_bins > var.size:
+        raise ValueError(f"num_bins: expected at most the number of targets ({var.size}), got {num_bins}")
+    order = np.argsort(var, kind="stable")
+    terms = []
+    for index in np.array_split(order, num_bins):
+        rmv = np.sqrt(np.mean(var[index]))
+        terms.append(abs(rmv - np.sqrt(np.mean(sq_err[index]))) / max(rmv, np.finfo(float).tiny))
+    return float(np.mean(terms))
+
+
+def verdict(pred: Predictive, y, level: float = 0.9) -> dict:
+    """A plain-language judgement of calibration.
+
+    Uses the coverage gap at ``level`` against its binomial Monte Carlo error
+    :math:`\\sqrt{\\ell(1-\\ell)/n}` (two standard errors count as a real gap), and the spread factor
+    :math:`\\sqrt{\\overline{z^2}}`, :math:`z = (y-\\mu)/\\sigma`, by which the predictive standard
+    deviation would have to be multiplied to match the observed errors.
+
+    Returns:
+        dict with ``label`` ("calibrated", "over-confident" or "under-confident"), ``coverage``,
+        ``level``, ``gap``, ``tolerance``, ``spread_factor`` and a one-sentence ``text``.
+    """
+    y = targets(pred, y)
+    _, (observed,) = coverage_curve(pred, y, [level])
+    tolerance = 2 * np.sqrt(level * (1 - level) / y.size)
+    spread = float(np.sqrt(np.mean((y - pred.mean) ** 2 / np.maximum(pred.var, np.finfo(float).tiny))))
+    gap = float(observed - level)
+    if gap < -tolerance:
+        label = "over-confident"
+        detail = f"intervals are too narrow: errors are {spread:.2g}x the predicted standard deviation"
+    elif gap > tolerance:
+        label = "under-confident"
+        detail = f"intervals are too wide: errors are {spread:.2g}x the predicted standard deviation"
+    else:
+        label = "calibrated"
+        detail = f"within Monte Carlo error (±{tolerance:.1%}) of the nominal level"
+    text = f"{label.capitalize()}: the {level:.0%} intervals cover {observed:.1%} of targets ({gap:+.1%}); {detail}."
+    return {"label": label, "coverage": float(observed), "level": float(level), "gap": gap,
+            "tolerance": float(tolerance), "spread_factor": spread, "text": text}
