@@ -17,6 +17,10 @@ __all__ = ["Problem", "PROBLEMS", "load", "problem_names"]
 
 PROBLEMS: dict[str, str] = {
     "toy1d": "uqlab.problems.toy1d:make",
+    "burgers-forward": "uqlab.problems.burgers:forward",
+    "burgers-inverse": "uqlab.problems.burgers:inverse",
+    "ns-forward": "uqlab.problems.navier_stokes:forward",
+    "ns-inverse": "uqlab.problems.navier_stokes:inverse",
 }
 
 

@@ -69,6 +69,8 @@ __all__ = [
     "interpolate",
     "solve",
     "cole_hopf",
+    "forward",
+    "inverse",
 ]
 
 NU_CLASSIC = 0.01 / math.pi
@@ -419,3 +421,90 @@ def cole_hopf(nu, x, t, *, quadrature_points: int = 200) -> np.ndarray:
         terms = np.exp(log_terms - log_terms.max(axis=1, keepdims=True))
         out[i] = -np.sum(np.sin(np.pi * y) * terms, axis=1) / np.sum(terms, axis=1)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Problems: forward (reconstruct u) and inverse (infer nu) from sparse noisy observations
+# ---------------------------------------------------------------------------------------------
+
+_SIZES = {  # mode -> (observations forward, inverse, collocation points)
+    "quick": (200, 500, 200),
+    "default": (500, 2000, 1000),
+    "full": (1000, 2000, 4000),
+}
+
+
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+             nu: float, t_max: float, num_x: int, num_t: int):
+    from uqlab.problems import pde
+
+    mode = pde.mode_of(quick, full)
+    sizes = _SIZES[mode]
+    num_obs = sizes[1 if inverse else 0] if num_obs is None else num_obs
+    num_collocation = sizes[2] if num_collocation is None else num_collocation
+    pde.check_options(num_obs=num_obs, noise=noise, num_collocation=num_collocation)
+    nu = _check_nu(nu)
+    check_positive("t_max", t_max)
+    check_positive_int("num_x", num_x, minimum=2)
+    check_positive_int("num_t", num_t, minimum=2)
+    x, t = np.linspace(-1.0, 1.0, num_x), np.linspace(0.0, t_max, num_t)
+    field = solve(nu, x, t).ravel()
+    tt, xx = np.meshgrid(t, x, indexing="ij")
+    points = np.stack([xx.ravel(), tt.ravel()], axis=1)
+    rng = np.random.default_rng(seed)
+    collocation = np.stack([rng.uniform(-1, 1, num_collocation), rng.uniform(0, t_max, num_collocation)], axis=1)
+
+    def make_model(collocation, noise_scale, known_nu, output_scale, widths):
+        from uqlab.models.likelihoods import Gaussian
+        from uqlab.models.pinn import PINN, BurgersEquation
+
+        return PINN(
+            BurgersEquation(domain=((-1.0, 1.0), (0.0, t_max))), collocation, widths=widths,
+            likelihood=Gaussian(noise_scale=noise_scale), residual_scale=0.05, nu=known_nu,
+            log_nu_prior=(math.log(0.01), 1.0), output_scale=output_scale,
+        )
+
+    kind = "inverse: infer nu" if inverse else "forward: reconstruct u"
+    return pde.build(
+        f"burgers-{'inverse' if inverse else 'forward'}", points=points, field=field, grid_shape=(num_t, num_x),
+        test_index=pde.subgrid((num_t, num_x), (4, 4)), collocation=collocation, num_obs=num_obs, noise=noise,
+        rng=rng, make_model=make_model, mode=mode, nu=nu, inverse=inverse,
+        description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
+    )
+
+
+def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
+            noise: float = 0.02, num_collocation: int | None = None, nu: float = NU_CLASSIC,
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+    """Forward Burgers problem: reconstruct ``u(t, x)`` from sparse noisy observations, ``nu`` known.
+
+    Observations are ``num_obs`` points of the ``num_t x num_x`` reference grid (:func:`solve`)
+    with Gaussian noise of standard deviation ``noise * std(u)``; the test set is every 4th grid
+    point per axis with the noise-free ``u``.
+
+    Args:
+        seed: data seed (observations, noise and collocation points).
+        quick, full: smaller or paper-quality sizes and method settings.
+        num_obs: observed points (None: 200 quick, 500 default, 1000 full).
+        noise: noise level relative to ``std(u)``, >= 0.
+        num_collocation: residual points (None: 300 quick, 1000 default, 4000 full).
+        nu: the viscosity, > 0.
+        t_max, num_x, num_t: the reference grid on ``[-1, 1] x [0, t_max]``.
+
+    Raises:
+        ValueError: naming a bad argument.
+    """
+    return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)
+
+
+def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
+            noise: float = 0.01, num_collocation: int | None = None, nu: float = NU_CLASSIC,
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+    """Inverse Burgers problem: infer ``nu`` (prior ``log nu ~ N(log 0.01, 1)``) and ``u``.
+
+    As :func:`forward` (``num_obs`` None: 500 quick, 2000 default and full; 1% noise), with
+    ``quantities=("nu",)`` scored against the true ``nu``.
+    """
+    return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)

@@ -1,0 +1,274 @@
+"""Physics-informed neural networks (PINNs) with Bayesian treatment of weights and coefficients.
+
+A network ``f_theta(z)`` on space-time points ``z`` models the field; the unnormalised log
+posterior adds to the usual prior and Gaussian data term a Gaussian *residual* term at M
+collocation points ``z_m`` (Raissi et al. 2019; the B-PINN likelihood of Yang et al. 2021)::
+
+    log p(theta, lambda | D) = log p(theta) + log p(lambda)
+                               + sum_n log N(y_n | f_theta(z_n), sigma^2)
+                               + sum_m log N(0 | R[f_theta; lambda](z_m), sigma_r^2)
+
+where ``R`` is the PDE residual, ``lambda`` the unknown coefficients (here ``log nu`` with a
+Gaussian prior) and ``sigma_r`` the residual noise scale. The residual term is the model's
+:meth:`~uqlab.models.base.Model.log_extra`, so NUTS, deep ensembles and MC dropout fit forward
+(known ``nu``) and inverse (inferred ``nu``) problems through the same ``uqlab.fit``.
+
+Derivatives are batched forward mode: one ``jax.jvp`` with the tangent ``e_i`` on every row gives
+``df/dz_i`` at all points at once (the network acts row-wise), and a ``jvp`` of that gives the
+second derivative; this is cheaper than per-point nested ``jax.grad`` (DESIGN.md §5).
+
+Inputs are in physical units (use ``Dataset(standardize=False)``): the equation maps them to the
+network's features itself, so derivatives come out in physical units.
+
+Design of the collocation points: a model must stay a hashable frozen dataclass (methods close
+over it and may key caches on it), so the points live in :class:`Points`, a read-only array
+compared and hashed by content.
+
+Navier-Stokes: the network outputs the vorticity ``w`` *and* the stream function ``psi``, with the
+vorticity transport equation and the Poisson equation ``lap psi + w = 0`` as two residuals. Using
+``psi`` alone would need fourth derivatives (``lap w = -lap^2 psi``) and make observations of
+``w`` second derivatives of the output; using ``w`` alone gives no velocity. The pair needs only
+second derivatives, and a periodic embedding ``(cos x, sin x, cos y, sin y, t)`` makes both
+fields exactly periodic.
+
+References:
+    Raissi, Perdikaris, Karniadakis (2019). Physics-informed neural networks. J. Comput. Phys.
+    378, 686-707.
+
+    Yang, Meng, Karniadakis (2021). B-PINNs: Bayesian physics-informed neural networks for
+    forward and inverse PDE problems with noisy data. J. Comput. Phys. 425, 109913.
+
+    Evaluating uncertainty quantification approaches for neural PDEs in scientific applications
+    (the study of issue 6): HMC, MC dropout and deep ensembles on Burgers and Navier-Stokes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from uqlab._validate import check_positive, check_probability
+from uqlab.data import as_2d
+from uqlab.models.base import Model
+from uqlab.models.bnn import BayesianMLP
+from uqlab.models.likelihoods import Gaussian, gaussian_log_prob
+
+__all__ = ["Points", "BurgersEquation", "VorticityEquation", "PINN", "first_derivative", "second_derivative"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Points:
+    """A read-only ``(M, d)`` float array, equal and hashed by content (keeps models hashable)."""
+
+    values: np.ndarray
+
+    def __post_init__(self):
+        values = as_2d("collocation", self.values).copy()
+        values.setflags(write=False)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "_digest", hashlib.sha1(values.tobytes() + str(values.shape).encode()).hexdigest())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Points) and self._digest == other._digest
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+
+def first_derivative(f, z, axis: int):
+    """``(f(z), df/dz_axis)`` at every row of ``z`` with one batched forward-mode ``jvp``."""
+    tangent = jnp.zeros_like(z).at[:, axis].set(1.0)
+    return jax.jvp(f, (z,), (tangent,))
+
+
+def second_derivative(f, z, axis: int):
+    """``(df/dz_axis, d2f/dz_axis^2)`` at every row of ``z`` (a ``jvp`` of a ``jvp``)."""
+    return first_derivative(lambda p: first_derivative(f, p, axis)[1], z, axis)
+
+
+@dataclasses.dataclass(frozen=True)
+class BurgersEquation:
+    """Viscous Burgers ``R = u_t + u u_x - nu u_xx`` on points ``z = (x, t)``.
+
+    Args:
+        domain: ``((x_low, x_high), (t_low, t_high))``, mapped affinely onto ``[-1, 1]^2``.
+    """
+
+    domain: tuple = ((-1.0, 1.0), (0.0, 1.0))
+    num_fields = 1
+    d_in = 2
+
+    def embed(self, z):
+        """Network features: ``z`` mapped onto ``[-1, 1]`` per coordinate."""
+        low, high = (jnp.asarray(v) for v in zip(*self.domain))
+        return 2.0 * (z - low) / (high - low) - 1.0
+
+    def residual(self, field, z, nu):
+        """``(M, 1)`` residual of the field function ``field: (M, 2) -> (M, 1)``."""
+        u_x, u_xx = second_derivative(field, z, 0)
+        u, u_t = first_derivative(field, z, 1)
+        return u_t + u * u_x - nu * u_xx
+
+
+@dataclasses.dataclass(frozen=True)
+class VorticityEquation:
+    """2-D Navier-Stokes in vorticity form on the periodic square, points ``z = (x, y, t)``.
+
+    Fields ``(w, psi)``; residuals ``w_t + psi_y w_x - psi_x w_y - nu lap w + drag w - f`` with
+    ``f = forcing_amplitude sin(forcing_wavenumber y)``, and ``lap psi + w`` (so ``-lap psi = w``).
+
+    Args:
+        time_span: ``(t_low, t_high)``, mapped onto ``[-1, 1]``.
+        forcing_amplitude, forcing_wavenumber, drag: Kolmogorov forcing (0 amplitude: none).
+    """
+
+    time_span: tuple = (0.0, 1.0)
+    forcing_amplitude: float = 0.0
+    forcing_wavenumber: int = 4
+    drag: float = 0.0
+    num_fields = 2
+    d_in = 3
+
+    def embed(self, z):
+        """Periodic features ``(cos x, sin x, cos y, sin y, t scaled to [-1, 1])``."""
+        t0, t1 = self.time_span
+        t = 2.0 * (z[:, 2:3] - t0) / (t1 - t0) - 1.0
+        return jnp.concatenate([jnp.cos(z[:, :2]), jnp.sin(z[:, :2]), t], axis=1)
+
+    def residual(self, field, z, nu):
+        """``(M, 2)`` residuals (transport, Poisson) of ``field: (M, 3) -> (M, 2)`` = ``(w, psi)``."""
+        d_x, d_xx = second_derivative(field, z, 0)
+        d_y, d_yy = second_derivative(field, z, 1)
+        values, d_t = first_derivative(field, z, 2)
+        w = values[:, 0]
+        forcing = self.forcing_amplitude * jnp.sin(self.forcing_wavenumber * z[:, 1])
+        transport = (
+            d_t[:, 0] + d_y[:, 1] * d_x[:, 0] - d_x[:, 1] * d_y[:, 0]
+            - nu * (d_xx[:, 0] + d_yy[:, 0]) + self.drag * w - forcing
+        )
+        poisson = d_xx[:, 1] + d_yy[:, 1] + w
+        return jnp.stack([transport, poisson], axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PINN(Model):
+    """A Bayesian physics-informed network for one observed field (field 0 of the equation).
+
+    Args:
+        equation: :class:`BurgersEquation` or :class:`VorticityEquation`.
+        collocation: residual points ``(M, d_in)`` in physical units (:class:`Points` or array).
+        widths, activation, prior_scale, prior: the network and its weight prior (as
+            :class:`~uqlab.models.BayesianMLP`).
+        likelihood: Gaussian observation noise (fixed ``noise_scale`` or learned).
+        residual_scale: sigma_r, the noise scale of the residual term.
+        nu: the known coefficient (forward problem), or None to infer it (inverse problem).
+        log_nu_prior: ``(loc, scale)`` of the Gaussian prior on ``log nu`` when inferred.
+        output_scale: the network's raw outputs are multiplied by this (field magnitude).
+        dropout_rate: hidden-unit dropout when a key is given (MC dropout).
+    """
+
+    equation: BurgersEquation | VorticityEquation = dataclasses.field(default_factory=BurgersEquation)
+    collocation: Points | None = None
+    widths: tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    prior_scale: float = 1.0
+    prior: str = "fan_in"
+    likelihood: Gaussian = dataclasses.field(default_factory=lambda: Gaussian(noise_scale=0.01))
+    residual_scale: float = 0.05
+    nu: float | None = None
+    log_nu_prior: tuple[float, float] = (math.log(0.01), 1.0)
+    output_scale: float = 1.0
+    dropout_rate: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.equation, (BurgersEquation, VorticityEquation)):
+            raise TypeError(f"equation: expected BurgersEquation or VorticityEquation, got {type(self.equation).__name__}")
+        if self.collocation is None:
+            raise ValueError("collocation: expected (M, d_in) residual points, got None")
+        points = self.collocation if isinstance(self.collocation, Points) else Points(self.collocation)
+        if points.values.shape[1] != self.equation.d_in:
+            raise ValueError(
+                f"collocation: expected {self.equation.d_in} columns for {type(self.equation).__name__}, "
+                f"got shape {points.values.shape}"
+            )
+        object.__setattr__(self, "collocation", points)
+        object.__setattr__(self, "widths", tuple(self.widths))
+        if not isinstance(self.likelihood, Gaussian):
+            raise TypeError(f"likelihood: expected a Gaussian likelihood, got {type(self.likelihood).__name__}")
+        check_positive("residual_scale", self.residual_scale)
+        check_positive("nu", self.nu, allow_none=True)
+        check_positive("log_nu_prior[1]", self.log_nu_prior[1])
+        check_positive("output_scale", self.output_scale)
+        check_probability("dropout_rate", self.dropout_rate)
+        self.network  # validates widths, activation, prior
+
+    @property
+    def network(self) -> BayesianMLP:
+        """The field network (embedded inputs -> raw fields)."""
+        d_features = self.equation.embed(jnp.zeros((1, self.equation.d_in))).shape[1]
+        return BayesianMLP(
+            d_in=d_features, d_out=self.equation.num_fields, widths=self.widths, activation=self.activation,
+            prior_scale=self.prior_scale, prior=self.prior, likelihood=Gaussian(noise_scale=1.0),
+            dropout_rate=self.dropout_rate,
+        )
+
+    @property
+    def inverse(self) -> bool:
+        """Whether ``nu`` is inferred."""
+        return self.nu is None
+
+    def init(self, key) -> dict:
+        """Network weights, likelihood parameters and (inverse problems) ``log nu`` at its prior mean."""
+        params = {"net": self.network.init(key)["net"], "lik": self.likelihood.init(1)}
+        if self.inverse:
+            params["log_nu"] = jnp.asarray(self.log_nu_prior[0], jnp.result_type(float))
+        return params
+
+    def coefficient(self, params):
+        """The viscosity ``nu`` (known, or ``exp(log_nu)``)."""
+        return jnp.exp(params["log_nu"]) if self.inverse else self.nu
+
+    def fields(self, params, z, *, key=None, train=False):
+        """All fields ``(N, num_fields)`` at physical points ``z`` ``(N, d_in)``."""
+        net = self.network
+        h = net.features({"net": params["net"]}, self.equation.embed(z), key=key, train=train)
+        last = params["net"][-1]
+        return self.output_scale * (h @ last["w"] + last["b"])
+
+    def apply(self, params, x, *, key=None, train=False):
+        """Predictive ``(loc, scale)`` of the observed field, each ``(N, 1)``."""
+        return self.likelihood.loc_scale(self.fields(params, x, key=key, train=train)[:, :1], params["lik"])
+
+    def log_prior(self, params):
+        """Gaussian weight prior, noise prior and (inverse) ``log nu ~ N(loc, scale^2)``."""
+        log_p = self.network.log_prior({"net": params["net"], "lik": {}}) + self.likelihood.log_prior(params["lik"])
+        if self.inverse:
+            log_p += gaussian_log_prob(params["log_nu"], *self.log_nu_prior)
+        return log_p
+
+    def log_likelihood(self, params, batch, *, key=None, train=False):
+        """Per-observation Gaussian ``log p(y_n | z_n, theta)``, shape ``(N,)``."""
+        loc, scale = self.apply(params, batch["x"], key=key, train=train)
+        return jnp.sum(gaussian_log_prob(batch["y"], loc, scale), axis=-1)
+
+    def residuals(self, params, *, key=None):
+        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``key`` is given)."""
+        z = jnp.asarray(self.collocation.values, jnp.result_type(float))
+        field = lambda p: self.fields(params, p, key=key, train=key is not None)  # noqa: E731
+        return self.equation.residual(field, z, self.coefficient(params))
+
+    def log_extra(self, params, *, key=None):
+        """``sum_m log N(0 | R(z_m), sigma_r^2)``: the physics term."""
+        return jnp.sum(gaussian_log_prob(self.residuals(params, key=key), 0.0, self.residual_scale))
+
+    def quantities(self, params) -> dict:
+        """``{"nu": nu}`` for inverse problems, else empty."""
+        return {"nu": self.coefficient(params)} if self.inverse else {}

@@ -1,0 +1,256 @@
+"""Shared construction and reporting of neural-PDE problems (forward and inverse).
+
+A PDE problem is a reference field on a space-time grid (from :mod:`uqlab.problems.burgers` or
+:mod:`uqlab.problems.navier_stokes`), ``num_obs`` grid points observed with Gaussian noise of
+standard deviation ``noise * std(field)``, random collocation points for the residual, and a
+subsampled grid as the test set with the *noise-free* field as ``y_test``. The forward problem
+knows ``nu``; the inverse problem infers it (``quantities=("nu",)``).
+
+The report sections answer the question of the neural-PDE UQ study (HMC, MC dropout and deep
+ensembles on Burgers and Navier-Stokes): does each method recover the coefficient, and is it
+over- or under-confident about the field? A method is *over-confident* at level ``p`` when its
+central ``p`` intervals cover less than ``p`` of the true field (coverage gap ``< 0``).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from uqlab._validate import check_positive_int
+from uqlab.data import Dataset
+from uqlab.problems import Problem
+
+__all__ = ["MODES", "SETTINGS", "WIDTHS", "mode_of", "subgrid", "check_options", "build", "coefficient_summary", "confidence_summary", "report_sections"]
+
+MODES = ("quick", "default", "full")
+LEVELS = (0.5, 0.9, 0.95)
+CALIBRATED_BAND = 0.025
+"""Coverage gaps within +-2.5 percentage points of nominal count as calibrated."""
+
+SETTINGS = {
+    "quick": {
+        "nuts": {"num_warmup": 30, "num_samples": 20, "num_chains": 2, "max_tree_depth": 3},
+        "ensemble": {"num_members": 3, "num_steps": 400, "learning_rate": 5e-3},
+        "mc_dropout": {"num_steps": 400, "learning_rate": 5e-3, "dropout_rate": 0.01, "num_passes": 30},
+    },
+    "default": {
+        "nuts": {"num_warmup": 300, "num_samples": 200, "num_chains": 2, "max_tree_depth": 6},
+        "ensemble": {"num_members": 5, "num_steps": 4000, "learning_rate": 3e-3},
+        "mc_dropout": {"num_steps": 4000, "learning_rate": 3e-3, "dropout_rate": 0.01},
+    },
+    "full": {
+        "nuts": {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
+        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
+        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.01},
+    },
+}
+"""Method settings per mode: quick (seconds to a minute per method), default (a problem in about
+15 minutes on 2 cores), full (paper-quality, hours)."""
+
+WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
+"""Hidden widths of the field network per mode."""
+
+
+def mode_of(quick: bool, full: bool) -> str:
+    """``"quick"``, ``"default"`` or ``"full"`` (``quick`` and ``full`` together is an error)."""
+    if quick and full:
+        raise ValueError("full: expected quick or full, not both")
+    return "quick" if quick else "full" if full else "default"
+
+
+def check_options(*, num_obs, noise, num_collocation) -> None:
+    """Validate the common problem options, naming the bad one."""
+    check_positive_int("num_obs", num_obs)
+    check_positive_int("num_collocation", num_collocation)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise: expected a finite relative noise level >= 0, got {noise!r}")
+
+
+def build(
+    name: str,
+    *,
+    points: np.ndarray,
+    field: np.ndarray,
+    grid_shape: tuple[int, ...],
+    test_index: np.ndarray,
+    collocation: np.ndarray,
+    num_obs: int,
+    noise: float,
+    rng: np.random.Generator,
+    make_model,
+    mode: str,
+    nu: float,
+    inverse: bool,
+    description: str,
+) -> Problem:
+    """Assemble a :class:`~uqlab.problems.Problem` from a reference field.
+
+    Args:
+        name: registry name.
+        points: all grid points ``(G, d_in)`` in physical units.
+        field: the reference field at ``points`` ``(G,)``.
+        grid_shape: shape of the grid (``prod == G``), time first.
+        test_index: indices into ``points`` of the test grid (a sub-grid, in grid order).
+        collocation: residual points ``(M, d_in)``.
+        num_obs: observed points, drawn without replacement from the grid.
+        noise: observation noise relative to the field's standard deviation.
+        rng: the data generator.
+        make_model: ``(collocation, noise_scale, nu or None, output_scale, widths) -> model``.
+        mode: one of :data:`MODES` (method settings and network size).
+        nu: the true coefficient.
+        inverse: infer ``nu`` (else it is given to the model).
+        description: one line for reports.
+    """
+    if num_obs > len(points):
+        raise ValueError(f"num_obs: expected at most the {len(points)} grid points, got {num_obs}")
+    noise_scale = float(noise * field.std())
+    observed = rng.choice(len(points), num_obs, replace=False)
+    y = field[observed] + noise_scale * rng.standard_normal(num_obs)
+    data = Dataset(
+        points[observed], y, points[test_index], field[test_index], name=name, standardize=False,
+        extras={"collocation": collocation},
+    )
+    output_scale = float(field.std())
+    model_noise = max(noise_scale, 1e-3 * output_scale)
+
+    def model():
+        return make_model(collocation, model_noise, None if inverse else nu, output_scale, WIDTHS[mode])
+
+    test_shape = _test_shape(grid_shape, test_index)
+    truth = {"nu": nu, "noise_scale": noise_scale, "f_test": field[test_index], "test_grid_shape": test_shape}
+    return Problem(
+        name, data, model, SETTINGS[mode], truth, description, quantities=("nu",) if inverse else (),
+        report_sections=report_sections,
+    )
+
+
+def _test_shape(grid_shape, test_index) -> tuple[int, ...]:
+    """Shape of the test sub-grid (``test_index`` must be a product of per-axis index sets)."""
+    coords = np.unravel_index(test_index, grid_shape)
+    return tuple(len(np.unique(c)) for c in coords)
+
+
+def subgrid(grid_shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """Flat indices of every ``strides``-th grid point per axis (the last point of each axis kept)."""
+    axes = [np.unique(np.r_[np.arange(0, n, s), n - 1]) for n, s in zip(grid_shape, strides)]
+    return np.ravel_multi_index(np.meshgrid(*axes, indexing="ij"), grid_shape).ravel()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring and report sections
+# ---------------------------------------------------------------------------------------------
+
+
+def coefficient_summary(comparison, level: float = 0.95) -> dict:
+    """Per method: posterior mean of ``nu``, central ``level`` interval, coverage, relative error.
+
+    A point estimate (MC dropout learns ``nu`` as a single parameter) has a zero-width interval.
+    """
+    truth = comparison.truth.get("nu")
+    out = {}
+    for method, quantities in comparison.quantities.items():
+        if "nu" not in quantities:
+            continue
+        draws = np.asarray(quantities["nu"].loc).ravel()
+        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        mean = float(draws.mean())
+        out[method] = {
+            "estimate": mean, "lower": float(low), "upper": float(high), "level": level,
+            "covers": bool(low <= truth <= high), "relative_error": abs(mean - truth) / truth, "truth": truth,
+        }
+    return out
+
+
+def confidence_summary(comparison) -> dict:
+    """Per method and level: coverage of the true field, gap to nominal and a verdict at 90%."""
+    y = np.asarray(comparison.truth["f_test"]).reshape(-1, 1)
+    out = {}
+    for method, pred in comparison.predictives.items():
+        row = {}
+        for level in LEVELS:
+            lower, upper = pred.interval(level)
+            coverage = float(np.mean((lower <= y) & (y <= upper)))
+            row[f"coverage_{round(level * 100)}"] = coverage
+            row[f"gap_{round(level * 100)}"] = coverage - level
+        gap = row["gap_90"]
+        row["verdict"] = (
+            "calibrated" if abs(gap) <= CALIBRATED_BAND
+            else f"over-confident by {-gap * 100:.1f} points" if gap < 0
+            else f"under-confident by {gap * 100:.1f} points"
+        )
+        mean = pred.mean[:, 0]
+        row["relative_l2"] = float(np.linalg.norm(mean - y[:, 0]) / np.linalg.norm(y[:, 0]))
+        out[method] = row
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _coefficient_section(comparison) -> dict | None:
+    summary = coefficient_summary(comparison)
+    if not summary:
+        return None
+    rows = [
+        [m, f"{s['estimate']:.5g}", f"[{s['lower']:.5g}, {s['upper']:.5g}]", "yes" if s["covers"] else "no",
+         f"{100 * s['relative_error']:.2f}%"]
+        for m, s in summary.items()
+    ]
+    truth = comparison.truth["nu"]
+    return {
+        "title": "Inferred coefficient nu",
+        "caption": f"Posterior mean and central 95% interval of nu per method; the truth is {truth:.5g}.",
+        "html": _table(["method", "estimate", "95% interval", "covers truth", "relative error"], rows),
+    }
+
+
+def _confidence_section(comparison) -> dict:
+    summary = confidence_summary(comparison)
+    rows = [
+        [m, *(f"{100 * s[f'coverage_{p}']:.1f}%" for p in (50, 90, 95)), f"{100 * s['gap_90']:+.1f}", s["verdict"],
+         f"{100 * s['relative_l2']:.2f}%"]
+        for m, s in summary.items()
+    ]
+    return {
+        "title": "Over- or under-confidence over the field",
+        "caption": "Coverage of the noise-free field by central predictive intervals, against nominal. "
+        "A negative gap at 90% means intervals too narrow (over-confident).",
+        "html": _table(["method", "cov 50%", "cov 90%", "cov 95%", "gap at 90% (points)", "verdict", "rel. L2 of mean"], rows),
+    }
+
+
+def _field_section(comparison) -> dict:
+    from uqlab.diagnostics.plots import _pyplot, figure_to_base64
+
+    plt = _pyplot()
+    shape = comparison.truth["test_grid_shape"]
+    truth = np.asarray(comparison.truth["f_test"]).reshape(shape)
+    last = (lambda a: a[-1]) if len(shape) == 3 else (lambda a: a.T)
+    methods = list(comparison.predictives)
+    fig, axes = plt.subplots(len(methods), 4, figsize=(13, 2.6 * len(methods)), squeeze=False)
+    for row, method in zip(axes, methods):
+        pred = comparison.predictives[method]
+        mean, std = pred.mean[:, 0].reshape(shape), pred.std[:, 0].reshape(shape)
+        panels = [("truth", truth, "RdBu_r"), ("mean", mean, "RdBu_r"), ("|error|", np.abs(mean - truth), "magma"),
+                  ("predictive std", std, "magma")]
+        for ax, (label, values, cmap) in zip(row, panels):
+            image = ax.imshow(last(values), origin="lower", aspect="auto", cmap=cmap)
+            fig.colorbar(image, ax=ax, fraction=0.046)
+            ax.set_title(f"{method}: {label}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    where = "the last time snapshot (x across, y up)" if len(shape) == 3 else "the (t, x) plane (t across, x up)"
+    return {"title": "Field: mean, error and predictive std", "caption": f"Over {where} of the test grid.",
+            "png": figure_to_base64(fig)}
+
+
+def report_sections(comparison) -> list[dict]:
+    """Coefficient table (inverse problems), confidence verdicts and field plots."""
+    sections = [_coefficient_section(comparison), _confidence_section(comparison), _field_section(comparison)]
+    return [s for s in sections if s is not None]
