@@ -23,7 +23,7 @@ from uqlab.data import Dataset
 from uqlab.predictive import Predictive
 
 __version__ = "0.1.0"
-__all__ = ["Dataset", "Predictive", "fit", "load", "methods", "problems", "diagnostics", "models", "inference"]
+__all__ = ["Dataset", "Predictive", "fit", "compare", "load", "methods", "problems", "diagnostics", "models", "inference"]
 
 _SUBMODULES = {"problems", "diagnostics", "models", "inference"}
 
@@ -44,6 +44,18 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     from uqlab.inference.registry import make_method
 
     return make_method(method, **settings).fit(model, data, key=key)
+
+
+def compare(methods, model=None, problem="toy1d", **options):
+    """Fit several methods on one problem and score their Predictives side by side.
+
+    See :func:`uqlab.diagnostics.compare.compare` (``seeds=``, ``metrics=``, ``quick=``); returns a
+    Comparison with ``summary()``, ``save(path)`` and an HTML report via
+    :func:`uqlab.diagnostics.report.write_report`.
+    """
+    from uqlab.diagnostics.compare import compare as _compare
+
+    return _compare(methods, model, problem, **options)
 
 
 def load(path, *, model=None):

@@ -56,6 +56,19 @@ class Comparison:
             out[method] = {c: (float(m), float(s)) for c, m, s in zip(columns, values.mean(axis=0), se)}
         return out
 
+    def save(self, path):
+        """Save to the folder ``path`` (CSV table, netCDF Predictives, JSON metadata); returns it."""
+        from uqlab.diagnostics.store import save_comparison
+
+        return save_comparison(self, path)
+
+    @classmethod
+    def load(cls, path) -> Comparison:
+        """Load a comparison written by :meth:`save`."""
+        from uqlab.diagnostics.store import load_comparison
+
+        return load_comparison(path)
+
     def to_text(self) -> str:
         """A plain-text method x metric table (mean ± s.e. over seeds)."""
         summary = self.summary()
