@@ -34,6 +34,12 @@ def _nuts():
     return NUTS(num_warmup=20, num_samples=10, num_chains=2, max_tree_depth=4, progress=False), tiny_mlp(), tiny_data()
 
 
+def _hmc():
+    from uqlab.inference.hmc import HMC
+
+    return HMC(num_warmup=20, num_samples=10, num_chains=2, num_integration_steps=4, progress=False), tiny_mlp(), tiny_data()
+
+
 def _ensemble():
     from uqlab.inference.ensemble import DeepEnsemble
     from uqlab.models import Heteroscedastic
@@ -65,10 +71,50 @@ def _sghmc():
     return method, tiny_mlp(), tiny_data()
 
 
+def _vi_meanfield():
+    from uqlab.inference.vi import MeanFieldVI
+
+    return MeanFieldVI(num_steps=30, batch_size=8, num_draws=10, progress=False), tiny_mlp(), tiny_data()
+
+
+def _vi_fullrank():
+    from uqlab.inference.vi import FullRankVI
+
+    return FullRankVI(num_steps=30, num_draws=10, progress=False), tiny_mlp(), tiny_data()
+
+
+def _gp():
+    from uqlab.inference.gp import ExactGP
+    from uqlab.models.gp import GP
+
+    # Few L-BFGS iterations from random starts, so that the key matters as the harness expects.
+    return ExactGP(num_restarts=2, max_iter=3), GP(), tiny_data()
+
+
+def _gp_nuts():
+    from uqlab.inference.gp import GPNUTS
+    from uqlab.models.gp import GP
+
+    return GPNUTS(num_warmup=10, num_samples=5, max_tree_depth=3, progress=False), GP(), tiny_data()
+
+
+def _svgp():
+    from uqlab.inference.svgp import SVGP
+    from uqlab.models.gp import GP
+
+    return SVGP(num_inducing=8, num_steps=30, batch_size=8, progress=False), GP(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
+    "hmc": _hmc,
     "ensemble": _ensemble,
     "mc_dropout": _mc_dropout,
+    "gp": _gp,
+    "gp_nuts": _gp_nuts,
+    "svgp": _svgp,
     "sgld": _sgld,
     "sghmc": _sghmc,
+    "vi_meanfield": _vi_meanfield,
+    "vi_fullrank": _vi_fullrank,
 }

@@ -1,4 +1,4 @@
-"""No-U-Turn Sampler (Hoffman & Gelman, 2014) via BlackJAX, several chains at once.
+"""No-U-Turn Sampler (Hoffman & Gelman, 2014) and static HMC via BlackJAX, several chains at once.
 
 The posterior ``p(theta | D) ∝ p(theta) prod_n p(y_n | x_n, theta)`` is sampled with BlackJAX's
 multinomial NUTS kernel after Stan's windowed adaptation of the step size (dual averaging,
@@ -15,6 +15,7 @@ composes them exactly as Stan's schedule does.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import ClassVar, NamedTuple
 
@@ -22,10 +23,13 @@ import numpy as np
 
 from uqlab._convert import as_key
 from uqlab._validate import check_positive_int, check_probability
-from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_if
+from uqlab.inference.base import Method, ParticlePosterior, warn_if
 from uqlab.inference.transform import Transform, scan_with_progress
 
-__all__ = ["NUTS", "warmup_kernel", "sample_kernel", "run_nuts"]
+__all__ = [
+    "NUTS", "HamiltonianMethod", "nuts_transition", "hmc_transition", "warmup_kernel", "sample_kernel",
+    "run_chains", "run_nuts",
+]
 
 
 class WarmupState(NamedTuple):
@@ -38,8 +42,26 @@ class WarmupState(NamedTuple):
     inverse_mass_matrix: object
 
 
-def warmup_kernel(logdensity_fn, *, max_tree_depth: int, target_acceptance: float, initial_step_size: float = 1.0):
-    """Stan's windowed adaptation as a :class:`Transform` over one chain.
+def nuts_transition(max_tree_depth: int):
+    """One NUTS transition ``(key, state, logdensity_fn, step_size, inverse_mass_matrix) -> (state, info)``."""
+    import functools
+
+    import blackjax
+
+    return functools.partial(blackjax.nuts.build_kernel(), max_num_doublings=max_tree_depth)
+
+
+def hmc_transition(num_integration_steps: int):
+    """One HMC transition with a fixed number of leapfrog steps (Neal, 2011), same signature."""
+    import functools
+
+    import blackjax
+
+    return functools.partial(blackjax.hmc.build_kernel(), num_integration_steps=num_integration_steps)
+
+
+def warmup_kernel(logdensity_fn, transition, *, target_acceptance: float, initial_step_size: float = 1.0):
+    """Stan's windowed adaptation of any Hamiltonian ``transition`` as a :class:`Transform` over one chain.
 
     ``update``'s batch is ``(stage, is_window_end)`` from BlackJAX's ``build_schedule``:
     stage 0 adapts only the step size, stage 1 also accumulates the mass matrix, and at a window
@@ -53,7 +75,6 @@ def warmup_kernel(logdensity_fn, *, max_tree_depth: int, target_acceptance: floa
 
     mm_init, mm_update, mm_final = mass_matrix_adaptation(is_diagonal_matrix=True)
     da_init, da_update, da_final = dual_averaging_adaptation(target_acceptance)
-    kernel = blackjax.nuts.build_kernel()
 
     def init(position, key=None):
         del key
@@ -69,9 +90,7 @@ def warmup_kernel(logdensity_fn, *, max_tree_depth: int, target_acceptance: floa
 
     def update(key, state, stage_and_end):
         stage, window_end = stage_and_end
-        chain, info = kernel(
-            key, state.chain, logdensity_fn, state.step_size, state.inverse_mass_matrix, max_num_doublings=max_tree_depth
-        )
+        chain, info = transition(key, state.chain, logdensity_fn, state.step_size, state.inverse_mass_matrix)
         da_state = da_update(state.step_size_state, info.acceptance_rate)
         mass = jax.lax.cond(stage == 1, lambda m: mm_update(m, chain.position), lambda m: m, state.mass_state)
 
@@ -96,16 +115,14 @@ def tuned_parameters(state: WarmupState):
     return jnp.exp(state.step_size_state.log_step_size_avg), state.inverse_mass_matrix
 
 
-def sample_kernel(logdensity_fn, *, max_tree_depth: int, thinning: int):
-    """NUTS with fixed tuning as a :class:`Transform`; one ``update`` makes ``thinning`` transitions.
+def sample_kernel(logdensity_fn, transition, *, thinning: int):
+    """A Hamiltonian ``transition`` with fixed tuning as a :class:`Transform`; one ``update`` makes
+    ``thinning`` transitions.
 
     The state is ``(chain_state, step_size, inverse_mass_matrix)``; ``update``'s batch is unused.
     """
-    import blackjax
     import jax
     import jax.numpy as jnp
-
-    kernel = blackjax.nuts.build_kernel()
 
     def init(position, key=None):  # pragma: no cover - states come from warmup
         raise NotImplementedError("sample_kernel starts from a warmed-up state")
@@ -115,7 +132,7 @@ def sample_kernel(logdensity_fn, *, max_tree_depth: int, thinning: int):
         chain, step_size, imm = state
 
         def one(chain, k):
-            chain, info = kernel(k, chain, logdensity_fn, step_size, imm, max_num_doublings=max_tree_depth)
+            chain, info = transition(k, chain, logdensity_fn, step_size, imm)
             return chain, (info.acceptance_rate, info.is_divergent, info.num_integration_steps)
 
         chain, (accept, divergent, steps) = jax.lax.scan(one, chain, jax.random.split(key, thinning))
@@ -129,30 +146,32 @@ def sample_kernel(logdensity_fn, *, max_tree_depth: int, thinning: int):
     return Transform(init, update)
 
 
-def run_nuts(
+def run_chains(
     logdensity_fn,
     initial_positions,
     key,
     *,
+    transition,
     num_warmup: int,
     num_samples: int,
-    max_tree_depth: int = 10,
     target_acceptance: float = 0.8,
     thinning: int = 1,
     progress: bool | None = None,
     desc: str = "NUTS",
+    checkpoint=None,
 ):
-    """Warm up and sample several NUTS chains under ``vmap``.
+    """Warm up and sample several chains of a Hamiltonian ``transition`` under ``vmap``.
 
     Args:
         logdensity_fn: ``params -> log density`` for one chain.
         initial_positions: params pytree with a leading chain axis C.
         key: JAX key.
+        transition: :func:`nuts_transition` or :func:`hmc_transition`.
         num_warmup, num_samples: warmup steps and kept draws per chain.
-        max_tree_depth: maximum number of trajectory doublings.
         target_acceptance: dual-averaging target.
         thinning: transitions per kept draw.
-        progress, desc: progress bar.
+        progress, desc: progress bar (``desc`` also names the checkpoint phases).
+        checkpoint: a :class:`~uqlab.inference.checkpoint.Checkpoint` to save to / resume from.
 
     Returns:
         ``(draws, stats, tuning)``: draws pytree ``(C, num_samples, ...)`` numpy; per-draw stats
@@ -163,8 +182,8 @@ def run_nuts(
     from blackjax.adaptation.window_adaptation import build_schedule
 
     num_chains = jax.tree_util.tree_leaves(initial_positions)[0].shape[0]
-    warmup = warmup_kernel(logdensity_fn, max_tree_depth=max_tree_depth, target_acceptance=target_acceptance)
-    sampler = sample_kernel(logdensity_fn, max_tree_depth=max_tree_depth, thinning=thinning)
+    warmup = warmup_kernel(logdensity_fn, transition, target_acceptance=target_acceptance)
+    sampler = sample_kernel(logdensity_fn, transition, thinning=thinning)
     warmup_key, sample_key = jax.random.split(key)
 
     state = jax.vmap(warmup.init)(initial_positions)
@@ -180,7 +199,7 @@ def run_nuts(
         stages = jnp.asarray(schedule.astype(np.int32))
         state, _ = scan_with_progress(
             warmup_step, state, (keys, stages), num_steps=num_warmup, desc=f"{desc} warmup",
-            progress=progress, collect=False,
+            progress=progress, collect=False, checkpoint=checkpoint,
         )
         step_size, imm = jax.vmap(tuned_parameters)(state)
     else:
@@ -193,7 +212,7 @@ def run_nuts(
     keys = jax.random.split(sample_key, num_samples * num_chains).reshape(num_samples, num_chains, -1)
     _, (positions, stats) = scan_with_progress(
         sample_step, (state.chain, step_size, imm), keys, num_steps=num_samples, desc=f"{desc} sampling",
-        progress=progress,
+        progress=progress, checkpoint=checkpoint,
     )
     to_chain_major = lambda a: np.swapaxes(a, 0, 1)  # noqa: E731
     draws = jax.tree_util.tree_map(to_chain_major, positions)
@@ -201,79 +220,117 @@ def run_nuts(
     return draws, stats, (np.asarray(step_size), np.asarray(imm))
 
 
+def run_nuts(logdensity_fn, initial_positions, key, *, max_tree_depth: int = 10, **settings):
+    """:func:`run_chains` with the NUTS transition (``settings`` as there)."""
+    return run_chains(logdensity_fn, initial_positions, key, transition=nuts_transition(max_tree_depth), **settings)
+
+
 @dataclasses.dataclass(frozen=True)
-class NUTS(Method):
+class HamiltonianMethod(Method):
+    """Shared settings and ``fit`` of NUTS and HMC: window adaptation, chains under ``vmap``.
+
+    ``fit(model, data, *, key)`` accepts a uqlab model with a :class:`~uqlab.data.Dataset`, a
+    NumPyro model function with ``data`` a dict of its keyword arguments, or a
+    :class:`~uqlab.inference.targets.LogDensity` with ``data=None`` (see
+    :mod:`uqlab.inference.targets`). ``checkpoint`` names a file that is written after every
+    chunk of steps and resumed from when it exists (same key, model, data and settings: the
+    resumed draws equal an uninterrupted run's bit for bit); it is removed when the fit completes.
+    """
+
+    num_warmup: int = 500
+    num_samples: int = 500
+    num_chains: int = 4
+    target_acceptance: float = 0.8
+    thinning: int = 1
+    progress: bool | None = None
+    checkpoint: str | None = None
+
+    def __post_init__(self):
+        check_positive_int("num_warmup", self.num_warmup, minimum=0)
+        check_positive_int("num_samples", self.num_samples)
+        check_positive_int("num_chains", self.num_chains)
+        check_probability("target_acceptance", self.target_acceptance)
+        if self.target_acceptance == 0:
+            raise ValueError("target_acceptance: expected a value in (0, 1), got 0")
+        check_positive_int("thinning", self.thinning)
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint: expected a file path or None, got {type(self.checkpoint).__name__}")
+
+    def transition(self):  # pragma: no cover - interface
+        """The Hamiltonian transition kernel (see :func:`nuts_transition`)."""
+        raise NotImplementedError
+
+    def fit(self, model, data=None, *, key=0) -> ParticlePosterior:
+        """Sample the posterior of ``model`` given ``data``."""
+        import jax
+
+        from uqlab.inference.checkpoint import Checkpoint, run_fingerprint
+        from uqlab.inference.targets import make_target
+
+        label = type(self).__name__
+        target = make_target(model, data, label)
+        checkpoint = None if self.checkpoint is None else Checkpoint(self.checkpoint, run_fingerprint(self, model, data, key))
+        init_key, run_key = jax.random.split(as_key(key))
+        positions = target.init(jax.random.split(init_key, self.num_chains))
+
+        start = time.perf_counter()
+        draws, stats, (step_size, _) = run_chains(
+            target.logdensity, positions, run_key, transition=self.transition(), num_warmup=self.num_warmup,
+            num_samples=self.num_samples, target_acceptance=self.target_acceptance, thinning=self.thinning,
+            progress=self.progress, desc=label, checkpoint=checkpoint,
+        )
+        draws = jax.device_get(jax.vmap(jax.vmap(target.constrain))(draws))
+        seconds = time.perf_counter() - start
+        particles = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)
+        sample_stats = {
+            "acceptance_rate": stats["acceptance_rate"],
+            "diverging": stats["divergences"] > 0,
+            "n_steps": stats["num_gradient_evals"],
+        }
+        posterior = target.posterior(self, particles, self.num_chains, sample_stats)
+        posterior.info.update({
+            "fit_seconds": seconds,
+            "step_size": step_size.tolist(),
+            "acceptance_rate": float(stats["acceptance_rate"].mean()),
+            "divergences": int(stats["divergences"].sum()),
+            "num_gradient_evals": int(stats["num_gradient_evals"].sum()),
+            **target.diagnostics(draws, posterior),
+        })
+        if checkpoint is not None:
+            checkpoint.finish()
+        info = posterior.info
+        warn_if(info["divergences"] > 0, f"{label}: {info['divergences']} divergent transitions; the posterior may be biased")
+        # Weight-space R-hat of a neural network is inflated by permutation symmetries between
+        # chains; for uqlab models the predictions are what must have mixed.
+        rhat = info.get("pred_rhat_max", info["rhat_max"])
+        warn_if(
+            self.num_chains > 1 and rhat > 1.01,
+            f"{label}: max R-hat {rhat:.3f} > 1.01; chains have not mixed (run longer or reparameterise)",
+        )
+        return posterior
+
+
+@dataclasses.dataclass(frozen=True)
+class NUTS(HamiltonianMethod):
     """NUTS with window adaptation; chains run in parallel under ``vmap``.
 
     Args:
         num_warmup: adaptation steps per chain (discarded).
         num_samples: kept draws per chain.
         num_chains: independent chains (R-hat needs >= 2).
-        max_tree_depth: maximum trajectory doublings (2^depth leapfrog steps).
         target_acceptance: step-size adaptation target.
         thinning: keep every ``thinning``-th transition.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: checkpoint file to write and resume from (see :class:`HamiltonianMethod`).
+        max_tree_depth: maximum trajectory doublings (2^depth leapfrog steps).
     """
 
     name: ClassVar[str] = "nuts"
-    num_warmup: int = 500
-    num_samples: int = 500
-    num_chains: int = 4
     max_tree_depth: int = 10
-    target_acceptance: float = 0.8
-    thinning: int = 1
-    progress: bool | None = None
 
     def __post_init__(self):
-        check_positive_int("num_warmup", self.num_warmup, minimum=0)
-        check_positive_int("num_samples", self.num_samples)
-        check_positive_int("num_chains", self.num_chains)
+        super().__post_init__()
         check_positive_int("max_tree_depth", self.max_tree_depth)
-        check_probability("target_acceptance", self.target_acceptance)
-        if self.target_acceptance == 0:
-            raise ValueError("target_acceptance: expected a value in (0, 1), got 0")
-        check_positive_int("thinning", self.thinning)
 
-    def fit(self, model, data, *, key=0) -> ParticlePosterior:
-        """Sample the model's posterior given ``data``."""
-        import jax
-
-        from uqlab._convert import to_jax
-        from uqlab.diagnostics.sampler import summarize_chains
-        from uqlab.models.base import log_joint
-
-        check_model(model, "NUTS")
-        data = check_dataset(data)
-        x, y = to_jax(data.standardized())
-        batch = {"x": x, "y": y}
-        logdensity = lambda params: log_joint(model, params, batch, data.num_points)  # noqa: E731
-        init_key, run_key = jax.random.split(as_key(key))
-        positions = jax.vmap(model.init)(jax.random.split(init_key, self.num_chains))
-
-        start = time.perf_counter()
-        draws, stats, (step_size, _) = run_nuts(
-            logdensity, positions, run_key, num_warmup=self.num_warmup, num_samples=self.num_samples,
-            max_tree_depth=self.max_tree_depth, target_acceptance=self.target_acceptance,
-            thinning=self.thinning, progress=self.progress,
-        )
-        seconds = time.perf_counter() - start
-        particles = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)
-        posterior = ParticlePosterior(self, model, data.scaler, {}, particles=particles, num_chains=self.num_chains)
-        info = {
-            "fit_seconds": seconds,
-            "step_size": step_size.tolist(),
-            "acceptance_rate": float(stats["acceptance_rate"].mean()),
-            "divergences": int(stats["divergences"].sum()),
-            "num_gradient_evals": int(stats["num_gradient_evals"].sum()),
-            **summarize_chains(draws, posterior, data.x),
-        }
-        posterior.info.update(info)
-        warn_if(info["divergences"] > 0, f"NUTS: {info['divergences']} divergent transitions; the posterior may be biased")
-        # Weight-space R-hat of a neural network is inflated by permutation symmetries between
-        # chains; the predictions are what must have mixed.
-        warn_if(
-            self.num_chains > 1 and info["pred_rhat_max"] > 1.01,
-            f"NUTS: max R-hat of the predictions {info['pred_rhat_max']:.3f} > 1.01; chains have not mixed "
-            "(run longer or reparameterise)",
-        )
-        return posterior
+    def transition(self):
+        return nuts_transition(self.max_tree_depth)

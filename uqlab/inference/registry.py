@@ -11,10 +11,16 @@ __all__ = ["METHODS", "get_method", "make_method", "method_names"]
 
 METHODS: dict[str, str] = {
     "nuts": "uqlab.inference.nuts:NUTS",
+    "hmc": "uqlab.inference.hmc:HMC",
     "ensemble": "uqlab.inference.ensemble:DeepEnsemble",
     "mc_dropout": "uqlab.inference.mc_dropout:MCDropout",
+    "gp": "uqlab.inference.gp:ExactGP",
+    "gp_nuts": "uqlab.inference.gp:GPNUTS",
+    "svgp": "uqlab.inference.svgp:SVGP",
     "sgld": "uqlab.inference.sgmcmc:SGLD",
     "sghmc": "uqlab.inference.sgmcmc:SGHMC",
+    "vi_meanfield": "uqlab.inference.vi:MeanFieldVI",
+    "vi_fullrank": "uqlab.inference.vi:FullRankVI",
 }
 
 

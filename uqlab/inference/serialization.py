@@ -54,7 +54,8 @@ def to_config(obj):
         return {k: to_config(v) for k, v in obj.items()}
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, np.ndarray) or (hasattr(obj, "__array__") and hasattr(obj, "dtype")):
+        obj = np.asarray(obj)
         return {"__array__": obj.tolist(), "dtype": str(obj.dtype)}
     if isinstance(obj, _JSON_TYPES):
         return obj

@@ -42,6 +42,7 @@ def scan_with_progress(
     progress: bool | None = None,
     num_chunks: int = 20,
     collect: bool = True,
+    checkpoint=None,
 ):
     """Run ``carry, out = step(carry, x)`` over ``num_steps`` steps in jitted scan chunks.
 
@@ -57,6 +58,8 @@ def scan_with_progress(
         progress: show a bar (None: on unless ``UQLAB_PROGRESS=0``).
         num_chunks: how many chunks to split the run into (more: smoother bar, a little slower).
         collect: stack the per-step outputs (as numpy) and return them; else return None.
+        checkpoint: a :class:`~uqlab.inference.checkpoint.Checkpoint`: the run resumes from its
+            state for phase ``desc`` and saves carry, step and outputs after every chunk.
 
     Returns:
         ``(carry, outs)`` with ``outs`` a pytree of numpy arrays with leading axis ``num_steps``.
@@ -90,18 +93,22 @@ def scan_with_progress(
         return carry, (out if collect else None)
 
     run_chunk = jax.jit(lambda c, inputs: jax.lax.scan(masked_step, c, inputs))
-    outs = []
-    with tqdm(total=num_steps, desc=desc, disable=not progress_enabled(progress), leave=False) as bar:
-        for start in range(0, padded, chunk):
+    stack = lambda parts: jax.tree_util.tree_map(lambda *p: np.concatenate(p)[:num_steps], *parts)  # noqa: E731
+    first, outs = 0, []
+    if checkpoint is not None:
+        first, carry, done = checkpoint.restore(desc, carry, jax.tree_util.tree_structure(out_shape) if collect else None)
+        outs = [done] if done is not None else []
+    with tqdm(total=num_steps, initial=first, desc=desc, disable=not progress_enabled(progress), leave=False) as bar:
+        for start in range(first, num_steps, chunk):  # chunk starts: multiples of chunk below num_steps
             inputs = jax.tree_util.tree_map(lambda a, s=start: a[s : s + chunk], (xs, active))
             carry, out = run_chunk(carry, inputs)
             if collect:
                 outs.append(jax.device_get(out))
+            if checkpoint is not None:
+                outs = [stack(outs)] if collect else outs
+                checkpoint.save(desc, min(start + chunk, num_steps), carry, outs[0] if collect else None)
             bar.update(min(chunk, num_steps - start))
-    if not collect:
-        return carry, None
-    stacked = jax.tree_util.tree_map(lambda *parts: np.concatenate(parts)[:num_steps], *outs)
-    return carry, stacked
+    return carry, (stack(outs) if collect else None)
 
 
 def _chunk_length(num_steps: int, num_chunks: int) -> int:

@@ -1,0 +1,176 @@
+"""What a Hamiltonian sampler can target: a uqlab model, a NumPyro model, or a log density.
+
+:func:`make_target` turns ``(model, data)`` into a :class:`Target`: an unconstrained log density,
+a per-chain initialiser, the map to the reported (constrained) space, and how to wrap the draws
+in a :class:`~uqlab.inference.base.ParticlePosterior`.
+
+* uqlab model + :class:`~uqlab.data.Dataset`: ``log p(theta) + sum_n log p(y_n | x_n, theta)`` on
+  standardised data; the posterior predicts.
+* NumPyro model function + dict of its keyword arguments: NumPyro's ``initialize_model`` gives
+  the potential ``-log p(z, data)`` over unconstrained latents ``z`` (with log-Jacobians) and
+  ``postprocess_fn`` maps draws to the constrained space (plus deterministic sites); chains start
+  from NumPyro's ``init_to_uniform``. ``samples()`` is then a dict site -> ``(chain, draw, ...)``.
+* :class:`LogDensity` (``data=None``): any JAX-traceable ``params -> log density``.
+
+The last two have no predictive (``predict`` raises); ``samples()``, ``quantity(site)``,
+``to_arviz()`` and ``save`` work for all three.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from uqlab.inference.base import ParticlePosterior, check_dataset, check_model
+
+__all__ = ["LogDensity", "NumPyroModel", "Target", "make_target"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LogDensity:
+    """A user log density for NUTS/HMC: ``uqlab.fit(LogDensity(fn, params0), None, "nuts")``.
+
+    Args:
+        fn: JAX-traceable ``params -> scalar`` unnormalised log density over a pytree.
+        initial_params: one params pytree; chain ``c`` starts at it plus ``init_jitter`` times
+            standard normal noise.
+        init_jitter: spread of the chains' starting points (>= 0).
+    """
+
+    fn: Callable
+    initial_params: Any
+    init_jitter: float = 0.1
+
+    def __post_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"fn: expected a callable params -> log density, got {type(self.fn).__name__}")
+        if not self.init_jitter >= 0:
+            raise ValueError(f"init_jitter: expected a value >= 0, got {self.init_jitter!r}")
+
+    def quantities(self, params) -> dict:
+        """The parameters themselves, so ``posterior.quantity(name)`` works on a dict of params."""
+        return params if isinstance(params, dict) else {"params": params}
+
+
+@dataclasses.dataclass(frozen=True)
+class NumPyroModel:
+    """A NumPyro model function as a fitted model; its sites are its quantities."""
+
+    fn: Callable
+
+    def quantities(self, params) -> dict:
+        """The sampled sites (constrained), so ``posterior.quantity(site)`` works."""
+        return params
+
+
+class Target(NamedTuple):
+    """A sampler target; see the module docstring."""
+
+    logdensity: Callable
+    init: Callable  # chain keys (C, 2) -> initial positions with a leading chain axis
+    constrain: Callable
+    posterior: Callable
+    diagnostics: Callable
+
+
+def _weight_diagnostics(draws, posterior) -> dict:
+    """R-hat and ESS over every scalar of the draws ``(chain, draw, ...)``."""
+    import jax
+
+    from uqlab.diagnostics.sampler import chain_diagnostics
+
+    del posterior
+    leaves = [np.asarray(a, np.float64) for a in jax.tree_util.tree_leaves(draws)]
+    chains, num_draws = leaves[0].shape[:2]
+    flat = chain_diagnostics(np.concatenate([a.reshape(chains, num_draws, -1) for a in leaves], axis=-1))
+    return {
+        "rhat_max": float(flat["rhat"].max()),
+        "ess_bulk_min": float(flat["ess_bulk"].min()),
+        "ess_tail_min": float(flat["ess_tail"].min()),
+    }
+
+
+def _uqlab_target(model, data, label: str) -> Target:
+    import jax
+
+    from uqlab._convert import to_jax
+    from uqlab.diagnostics.sampler import summarize_chains
+    from uqlab.models.base import log_joint
+
+    check_model(model, label)
+    data = check_dataset(data)
+    x, y = to_jax(data.standardized())
+    batch = {"x": x, "y": y}
+    return Target(
+        logdensity=lambda params: log_joint(model, params, batch, data.num_points),
+        init=jax.vmap(model.init),
+        constrain=lambda params: params,
+        posterior=lambda method, particles, chains, stats: ParticlePosterior(
+            method, model, data.scaler, {}, particles=particles, num_chains=chains, sample_stats=stats
+        ),
+        diagnostics=lambda draws, posterior: summarize_chains(jax.tree_util.tree_map(np.asarray, draws), posterior, data.x),
+    )
+
+
+def _numpyro_target(fn, data, label: str) -> Target:
+    import jax
+    from numpyro.infer.util import initialize_model
+
+    if not isinstance(data, dict):
+        raise TypeError(
+            f"data: {label} of a NumPyro model takes its data as a dict of the model's keyword arguments, "
+            f"got {type(data).__name__}"
+        )
+
+    def info(key):
+        return initialize_model(key, fn, model_kwargs=data, dynamic_args=False)
+
+    model_info = info(jax.random.PRNGKey(0))
+    model = NumPyroModel(fn)
+    return Target(
+        logdensity=lambda z: -model_info.potential_fn(z),
+        init=lambda keys: info(keys).param_info.z,
+        constrain=model_info.postprocess_fn,
+        posterior=lambda method, particles, chains, stats: ParticlePosterior(
+            method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
+        ),
+        diagnostics=_weight_diagnostics,
+    )
+
+
+def _log_density_target(model: LogDensity, data, label: str) -> Target:
+    import jax
+    import jax.numpy as jnp
+
+    if data is not None:
+        raise TypeError(f"data: a LogDensity carries its own data; {label} expects data=None, got {type(data).__name__}")
+    start = jax.tree_util.tree_map(jnp.asarray, model.initial_params)
+    leaves, treedef = jax.tree_util.tree_flatten(start)
+
+    def init(key):
+        noise = [jax.random.normal(k, a.shape, a.dtype) for k, a in zip(jax.random.split(key, len(leaves)), leaves)]
+        return jax.tree_util.tree_unflatten(treedef, [a + model.init_jitter * z for a, z in zip(leaves, noise)])
+
+    return Target(
+        logdensity=model.fn,
+        init=jax.vmap(init),
+        constrain=lambda params: params,
+        posterior=lambda method, particles, chains, stats: ParticlePosterior(
+            method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
+        ),
+        diagnostics=_weight_diagnostics,
+    )
+
+
+def make_target(model, data, label: str) -> Target:
+    """The :class:`Target` for ``(model, data)``; ``label`` names the method in errors."""
+    if isinstance(model, LogDensity):
+        return _log_density_target(model, data, label)
+    if isinstance(model, NumPyroModel):
+        return _numpyro_target(model.fn, data, label)
+    if callable(model) and not hasattr(model, "log_likelihood"):
+        return _numpyro_target(model, data, label)
+    return _uqlab_target(model, data, label)
