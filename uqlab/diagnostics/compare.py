@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import importlib.metadata
 import time
 
 import numpy as np
@@ -85,6 +87,17 @@ class Comparison:
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in lines)
 
 
+def _versions() -> dict[str, str]:
+    """Installed versions of the numerical stack (read from metadata; nothing is imported)."""
+    out = {}
+    for name in ("numpy", "scipy", "jax", "numpyro", "blackjax", "torch", "arviz"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
 def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT_METRICS, quick=False) -> Comparison:
     """Fit each method for each seed and score its test-set Predictive.
 
@@ -128,7 +141,9 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
                 predictives[method.name] = predictive
                 infos[method.name] = {k: v for k, v in posterior.info.items() if np.isscalar(v)}
                 quantities[method.name] = {q: posterior.quantity(q) for q in problem.quantities}
-    meta = {"seeds": seeds, "quick": quick, "num_train": data.num_points, "num_test": len(data.x_test), "description": problem.description}
+    meta = {"seeds": seeds, "quick": quick, "num_train": data.num_points, "num_test": len(data.x_test),
+            "description": problem.description, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "versions": _versions()}
     comparison = Comparison(problem.name, rows, predictives, infos, tuple(metrics), quantities, data, dict(problem.truth), meta)
     comparison.sections = problem.report_sections(comparison) if problem.report_sections else []
     return comparison

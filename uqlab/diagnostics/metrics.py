@@ -199,7 +199,7 @@ REGRESSION_METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("interval_score", "is", interval_score, default_level=0.9),
     Metric("pinball_loss", "pinball", pinball, default_level=0.5),
     Metric("coverage", "cov", coverage, goal="level", default_level=0.9),
-    Metric("interval_width", "width", _no_y(interval_width), default_level=0.9),
+    Metric("interval_width", "width", _no_y(interval_width), goal=None, default_level=0.9),
     Metric("sharpness", "sharp", _no_y(sharpness), goal=None),
     Metric("miscalibration_area", "miscal_area", calibration.miscalibration_area),
     Metric("calibration_error", "rmsce", calibration.calibration_error),

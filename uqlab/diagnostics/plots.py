@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from uqlab.diagnostics.metrics import calibration_curve
+from uqlab.diagnostics.calibration import calibration_curve, coverage_curve, miscalibration_area, pit
 
-__all__ = ["predictive_bands", "calibration_curves", "figure_to_base64"]
+__all__ = [
+    "predictive_bands", "calibration_curves", "pit_histograms", "coverage_curves", "sharpness_histograms",
+    "uncertainty_split", "figure_to_base64",
+]
 
 
 def _pyplot():
@@ -58,10 +61,71 @@ def calibration_curves(predictives: dict, y):
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
     for name, pred in predictives.items():
         expected, observed = calibration_curve(pred, y, num_levels=49)
-        ax.plot(expected, observed, marker=".", label=name)
+        ax.plot(expected, observed, marker=".", label=f"{name} (area {miscalibration_area(pred, y):.3f})")
     ax.set_xlabel("expected proportion (predicted quantile level)")
     ax.set_ylabel("observed proportion of targets below")
     ax.set_title("Calibration")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def pit_histograms(predictives: dict, y, bins: int = 20):
+    """One PIT histogram per method (density scale; flat at 1 when calibrated, U-shaped when
+    over-confident, hump-shaped when under-confident)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(predictives), figsize=(3.4 * len(predictives), 2.8), sharey=True, squeeze=False)
+    for ax, (name, pred) in zip(axes[0], predictives.items()):
+        ax.hist(pit(pred, y).ravel(), bins=bins, range=(0, 1), density=True, color="C0", alpha=0.7)
+        ax.axhline(1.0, color="k", ls="--", lw=1)
+        ax.set_title(name)
+        ax.set_xlabel("PIT value")
+    axes[0, 0].set_ylabel("density")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_curves(predictives: dict, y):
+    """Observed coverage of central intervals against the nominal level, all methods on one plot."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    for name, pred in predictives.items():
+        levels, observed = coverage_curve(pred, y)
+        ax.plot(levels, observed, marker=".", label=name)
+    ax.set_xlabel("nominal level of the central interval")
+    ax.set_ylabel("observed coverage")
+    ax.set_title("Coverage")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def sharpness_histograms(predictives: dict):
+    """Distribution of the predictive standard deviation over test points, per method."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    for name, pred in predictives.items():
+        ax.hist(pred.std.ravel(), bins=30, histtype="step", lw=1.5, label=name)
+    ax.set_xlabel("predictive standard deviation")
+    ax.set_ylabel("test points")
+    ax.set_title("Sharpness")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def uncertainty_split(predictives: dict):
+    """Mean epistemic and aleatoric variance per method, stacked."""
+    plt = _pyplot()
+    names = list(predictives)
+    epistemic = np.array([np.mean(p.epistemic_var) for p in predictives.values()])
+    aleatoric = np.array([np.mean(p.aleatoric_var) for p in predictives.values()])
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 3.4))
+    ax.bar(names, epistemic, label="epistemic (variance of member means)", color="C1")
+    ax.bar(names, aleatoric, bottom=epistemic, label="aleatoric (mean member variance)", color="C0")
+    ax.set_ylabel("mean predictive variance")
+    ax.set_title("Epistemic / aleatoric split")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,97 +1,181 @@
 """Self-contained HTML calibration report for a :class:`~uqlab.diagnostics.compare.Comparison`.
 
-One file (jinja2 template, figures embedded as base64 PNG, inline CSS, no network access).
+One file (jinja2 template, figures embedded as base64 PNG, inline CSS, no network access), and a
+JSON file beside it with the same numbers (:meth:`Report.to_dict`) for scripts and CI.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+import math
 import pathlib
 
 import numpy as np
 
 from uqlab._io import atomic_write
-from uqlab.diagnostics import plots
+from uqlab.diagnostics import calibration, plots
+from uqlab.diagnostics.metrics import metric, uncertainty_split
+from uqlab.diagnostics.store import jsonable
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["Report", "render_report", "write_report"]
 
-_SAMPLER_KEYS = ("acceptance_rate", "divergences", "rhat_max", "pred_rhat_max", "pred_ess_bulk_min", "num_gradient_evals")
-
-
-def _best(column: str, values: list[float]) -> int:
-    if column.startswith("coverage@"):
-        target = float(column.split("@")[1])
-        return int(np.argmin([abs(v - target) for v in values]))
-    return int(np.argmin(values))
+_SAMPLER_KEYS = ("acceptance_rate", "divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "pred_rhat_max",
+                 "pred_ess_bulk_min", "num_gradient_evals")
 
 
-def _table(comparison):
-    summary = comparison.summary()
-    columns = [*comparison.metrics, "fit_seconds"]
-    best = {c: _best(c, [summary[m][c][0] for m in summary]) for c in columns}
-    table = []
-    for i, (method, values) in enumerate(summary.items()):
-        cells = []
-        for column in columns:
-            mean, se = values[column]
-            text = f"{mean:.4g}" if np.isnan(se) else f"{mean:.4g} ± {se:.2g}"
-            cells.append({"text": text, "best": best[column] == i})
-        table.append({"method": method, "cells": cells})
-    return columns, table
+def _goal(column: str) -> tuple[str | None, float | None]:
+    if column.endswith("_seconds"):
+        return "min", None
+    spec, level = metric(column)
+    return spec.goal, level
+
+
+def _best(column: str, values: list[float]) -> int | None:
+    """Index of the best value in ``column`` (None for descriptive columns or all-NaN)."""
+    goal, level = _goal(column)
+    values = np.asarray(values, dtype=float)
+    if goal is None or np.all(np.isnan(values)):
+        return None
+    key = {"min": values, "max": -values, "level": np.abs(values - (level or 0.0))}[goal]
+    return int(np.nanargmin(key))
+
+
+def _finite(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _method_diagnostics(pred, y) -> dict:
+    levels, observed = calibration.coverage_curve(pred, y)
+    expected, curve = calibration.calibration_curve(pred, y, num_levels=19)
+    return {
+        "verdict": calibration.verdict(pred, y),
+        "miscalibration_area": calibration.miscalibration_area(pred, y),
+        "calibration_error": calibration.calibration_error(pred, y),
+        "ence": calibration.ence(pred, y, num_bins=min(10, y.size)),
+        "pit_ks": calibration.pit_test(pred, y),
+        "sharpness": float(np.sqrt(np.mean(pred.var))),
+        "uncertainty_split": uncertainty_split(pred),
+        "coverage_curve": {"levels": levels.tolist(), "observed": observed.tolist()},
+        "calibration_curve": {"expected": expected.tolist(), "observed": curve.tolist()},
+    }
+
+
+class Report:
+    """The calibration report of a comparison: :meth:`to_dict`, :meth:`to_html`, :meth:`write`."""
+
+    def __init__(self, comparison):
+        self.comparison = comparison
+        data = comparison.data
+        self.y = None if data is None or data.y_test is None else data.y_test
+        self.diagnostics = {} if self.y is None else {
+            name: _method_diagnostics(pred, self.y) for name, pred in comparison.predictives.items()
+        }
+
+    def _meta(self) -> dict:
+        import uqlab
+
+        meta = dict(self.comparison.meta)
+        meta.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
+        meta.setdefault("versions", {})
+        meta["versions"] = {"uqlab": uqlab.__version__, **meta["versions"]}
+        return meta
+
+    def _sampler(self) -> dict:
+        return {
+            name: {k: info[k] for k in _SAMPLER_KEYS if k in info}
+            for name, info in self.comparison.infos.items()
+            if any(k in info for k in _SAMPLER_KEYS)
+        }
+
+    def to_dict(self) -> dict:
+        """Every number in the report as plain JSON-able Python (NaN and inf become None)."""
+        summary = self.comparison.summary()
+        columns = [*self.comparison.metrics, "fit_seconds", "predict_seconds"]
+        best = {c: _best(c, [summary[m][c][0] for m in summary]) for c in columns}
+        out = {
+            "problem": self.comparison.problem,
+            "meta": self._meta(),
+            "summary": {m: {c: {"mean": _finite(v[0]), "se": _finite(v[1])} for c, v in cols.items()} for m, cols in summary.items()},
+            "best": {c: (None if i is None else list(summary)[i]) for c, i in best.items()},
+            "diagnostics": self.diagnostics,
+            "sampler": self._sampler(),
+            "sections": [s.get("title", "") for s in self.comparison.sections],
+        }
+        return json.loads(json.dumps(jsonable(out)), parse_constant=lambda _: None)
+
+    def _table(self):
+        summary = self.comparison.summary()
+        columns = [*self.comparison.metrics, "fit_seconds"]
+        best = {c: _best(c, [summary[m][c][0] for m in summary]) for c in columns}
+        rows = []
+        for i, (method, values) in enumerate(summary.items()):
+            cells = []
+            for column in columns:
+                mean, se = values[column]
+                text = f"{mean:.4g}" if np.isnan(se) else f"{mean:.4g} ± {se:.2g}"
+                cells.append({"text": text, "best": best[column] == i})
+            rows.append({"method": method, "cells": cells})
+        return columns, rows
+
+    def _figures(self) -> list[dict]:
+        comparison, y = self.comparison, self.y
+        data, preds = comparison.data, comparison.predictives
+        figures = []
+        if data is not None and data.x_test is not None and data.x.shape[1] == 1 and data.y.shape[1] == 1:
+            figures.append({"id": "bands", "title": "Predictive bands", "png": plots.predictive_bands(preds, data, comparison.truth),
+                            "caption": "Predictive mean with central 50% and 90% intervals on the test inputs; dots are training data, the dashed line the true function."})
+        if y is not None:
+            figures += [
+                {"id": "reliability", "title": "Reliability diagram", "png": plots.calibration_curves(preds, y),
+                 "caption": "Observed fraction of test targets below each predicted quantile (miscalibration area in the legend). Below the diagonal in the upper half: intervals too narrow (over-confident); above: too wide."},
+                {"id": "pit", "title": "PIT histograms", "png": plots.pit_histograms(preds, y),
+                 "caption": "Histogram of F(y) over test targets: flat when calibrated, U-shaped when over-confident, hump-shaped when under-confident, tilted when biased."},
+                {"id": "coverage", "title": "Coverage against nominal level", "png": plots.coverage_curves(preds, y),
+                 "caption": "Fraction of test targets inside the central interval of each nominal level (0.05 to 0.99)."},
+            ]
+        figures += [
+            {"id": "sharpness", "title": "Sharpness", "png": plots.sharpness_histograms(preds),
+             "caption": "Distribution of the predictive standard deviation: sharper is better only when calibrated."},
+            {"id": "split", "title": "Epistemic / aleatoric split", "png": plots.uncertainty_split(preds),
+             "caption": "Law of total variance: variance of the member means (epistemic) plus mean member variance (aleatoric)."},
+        ]
+        for figure in figures:
+            figure["png"] = plots.figure_to_base64(figure["png"])
+        return figures
+
+    def to_html(self) -> str:
+        """The report as one self-contained HTML string."""
+        import jinja2
+
+        env = jinja2.Environment(loader=jinja2.PackageLoader("uqlab.diagnostics", "templates"),
+                                 autoescape=jinja2.select_autoescape(["html"]))
+        columns, table = self._table()
+        sampler = self._sampler()
+        meta = self._meta()
+        return env.get_template("report.html").render(
+            problem=self.comparison.problem, meta=meta, columns=columns, table=table,
+            diagnostics=self.diagnostics, sampler=sampler,
+            sampler_columns=[k for k in _SAMPLER_KEYS if any(k in v for v in sampler.values())],
+            figures=self._figures(), sections=self.comparison.sections,
+        )
+
+    def write(self, path) -> pathlib.Path:
+        """Write the HTML to ``path`` and the JSON to ``path`` with suffix ``.json`` (atomically)."""
+        path = pathlib.Path(path)
+        html = self.to_html()
+        with atomic_write(path.with_suffix(".json"), encoding="utf-8") as handle:
+            json.dump(self.to_dict(), handle, indent=1)
+        with atomic_write(path, encoding="utf-8") as handle:
+            handle.write(html)
+        return path
 
 
 def render_report(comparison) -> str:
-    """The report as an HTML string."""
-    import jinja2
-
-    import uqlab
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("uqlab.diagnostics", "templates"), autoescape=jinja2.select_autoescape(["html"])
-    )
-    columns, table = _table(comparison)
-    data, preds = comparison.data, comparison.predictives
-    figures = []
-    if data is not None and data.x.shape[1] == 1 and data.y.shape[1] == 1:
-        figures.append({
-            "title": "Predictive bands",
-            "png": plots.figure_to_base64(plots.predictive_bands(preds, data, comparison.truth)),
-            "caption": "Predictive mean with central 50% and 90% intervals on the test inputs; dots are training data, the dashed line the true function.",
-        })
-    if data is not None:
-        figures.append({
-            "title": "Calibration curves",
-            "png": plots.figure_to_base64(plots.calibration_curves(preds, data.y_test)),
-            "caption": "Observed fraction of test targets below each predicted quantile. Below the diagonal in the upper half: intervals too narrow (over-confident); above: too wide.",
-        })
-    figures.extend(comparison.sections)
-    sampler = {
-        name: {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in info.items() if k in _SAMPLER_KEYS}
-        for name, info in comparison.infos.items()
-        if any(k in info for k in _SAMPLER_KEYS)
-    }
-    meta = comparison.meta
-    return env.get_template("report.html").render(
-        problem=comparison.problem,
-        description=meta.get("description", ""),
-        date=datetime.datetime.now().isoformat(timespec="seconds"),
-        version=uqlab.__version__,
-        seeds=meta.get("seeds"),
-        num_train=meta.get("num_train"),
-        num_test=meta.get("num_test"),
-        quick=meta.get("quick", False),
-        columns=columns,
-        table=table,
-        sampler=sampler,
-        sampler_columns=[k for k in _SAMPLER_KEYS if any(k in v for v in sampler.values())],
-        figures=figures,
-    )
+    """The report of ``comparison`` as an HTML string."""
+    return Report(comparison).to_html()
 
 
 def write_report(comparison, path) -> pathlib.Path:
-    """Render and write the report atomically; returns the path."""
-    path = pathlib.Path(path)
-    html = render_report(comparison)
-    with atomic_write(path, encoding="utf-8") as handle:
-        handle.write(html)
-    return path
+    """Write the HTML report and its JSON twin (``.json`` beside it); returns the HTML path."""
+    return Report(comparison).write(path)

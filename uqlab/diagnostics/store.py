@@ -22,17 +22,17 @@ import numpy as np
 from uqlab._io import atomic_write
 from uqlab.predictive import Predictive
 
-__all__ = ["save_comparison", "load_comparison"]
+__all__ = ["save_comparison", "load_comparison", "jsonable"]
 
 _DATA_FIELDS = ("x", "y", "x_test", "y_test")
 
 
-def _jsonable(value):
+def jsonable(value):
     """numpy scalars and arrays as plain Python (for meta.json)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -107,7 +107,7 @@ def save_comparison(comparison, path) -> pathlib.Path:
         "data_name": getattr(data, "name", None),
     }
     with atomic_write(path / "meta.json", encoding="utf-8") as handle:
-        json.dump(_jsonable(meta), handle, indent=1)
+        json.dump(jsonable(meta), handle, indent=1)
     return path
 
 
