@@ -62,6 +62,8 @@ __all__ = [
     "cfl_time_step",
     "solve_jax",
     "solve",
+    "forward",
+    "inverse",
 ]
 
 COURANT_STABLE = 2.8
@@ -366,3 +368,100 @@ def _check_result(w: np.ndarray, dt: float) -> None:
         warnings.warn(f"navier_stokes.solve: the flow reached Courant number {courant:.3g} > "
                       f"{COURANT_STABLE} with dt={dt}; results may be inaccurate, pass a "
                       "smaller dt", RuntimeWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Problems: forward (reconstruct w) and inverse (infer nu) from sparse noisy vorticity
+# ---------------------------------------------------------------------------------------------
+
+_SIZES = {  # mode -> (observations forward, inverse, collocation points)
+    "quick": (300, 600, 200),
+    "default": (1000, 2000, 1000),
+    "full": (2000, 4000, 4000),
+}
+
+
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+             nu: float, t_max: float, n: int, num_t: int, forcing: str):
+    from uqlab.problems import pde
+
+    mode = pde.mode_of(quick, full)
+    sizes = _SIZES[mode]
+    num_obs = sizes[1 if inverse else 0] if num_obs is None else num_obs
+    num_collocation = sizes[2] if num_collocation is None else num_collocation
+    pde.check_options(num_obs=num_obs, noise=noise, num_collocation=num_collocation)
+    check_positive("nu", nu)
+    check_positive("t_max", t_max)
+    check_positive_int("num_t", num_t, minimum=2)
+    check_choice("forcing", forcing, {"kolmogorov", "none"})
+    w0 = random_vorticity(n, seed, alpha=4.0, tau=2.0)
+    times, w = solve(nu, t=np.linspace(0.0, t_max, num_t), n=n, forcing=forcing, w0=w0)
+    x = coordinates(n)
+    tt, xx, yy = np.meshgrid(times, x, x, indexing="ij")
+    points = np.stack([xx.ravel(), yy.ravel(), tt.ravel()], axis=1)
+    rng = np.random.default_rng(seed)
+    collocation = np.concatenate(
+        [rng.uniform(0, 2 * np.pi, (num_collocation, 2)), rng.uniform(0, t_max, (num_collocation, 1))], axis=1
+    )
+    force = kolmogorov() if forcing == "kolmogorov" else None
+
+    def make_model(collocation, noise_scale, known_nu, output_scale, widths):
+        from uqlab.models.likelihoods import Gaussian
+        from uqlab.models.pinn import PINN, VorticityEquation
+
+        equation = VorticityEquation(
+            time_span=(0.0, t_max), forcing_amplitude=4.0 if force else 0.0, drag=force.drag if force else 0.0
+        )
+        return PINN(
+            equation, collocation, widths=widths, likelihood=Gaussian(noise_scale=noise_scale),
+            residual_scale=0.05 * output_scale, nu=known_nu, log_nu_prior=(math.log(0.05), 1.0),
+            output_scale=output_scale,
+        )
+
+    kind = "inverse: infer nu" if inverse else "forward: reconstruct w"
+    return pde.build(
+        f"ns-{'inverse' if inverse else 'forward'}", points=points, field=w.ravel(), grid_shape=(num_t, n, n),
+        test_index=pde.subgrid((num_t, n, n), (1, 2, 2)), collocation=collocation, num_obs=num_obs,
+        noise=noise, rng=rng, make_model=make_model, mode=mode, nu=float(nu), inverse=inverse,
+        description=f"2-D Navier-Stokes vorticity ({kind}, {forcing} forcing), nu={nu:.4g}, {n}x{n}x{num_t} grid, "
+        f"{num_obs} observations, {noise:.0%} noise",
+    )
+
+
+def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
+            noise: float = 0.02, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
+            n: int = 32, num_t: int = 5, forcing: str = "none"):
+    """Forward Navier-Stokes problem: reconstruct ``w(t, x, y)`` from sparse noisy vorticity.
+
+    The reference is :func:`solve` on an ``n x n`` grid at ``num_t`` times in ``[0, t_max]``
+    from a smooth seeded random field (``alpha=4, tau=2``), decaying (``forcing="none"``) or
+    Kolmogorov-forced. Observations: ``num_obs`` grid points with noise ``noise * std(w)``; test
+    set: every 2nd point in x and y at every time, noise-free.
+
+    Args:
+        seed: seed of the initial field, observations, noise and collocation points.
+        quick, full: smaller or paper-quality sizes and method settings.
+        num_obs: observations (None: 300 quick, 1000 default, 2000 full).
+        noise: noise relative to ``std(w)``, >= 0.
+        num_collocation: residual points (None: 200 quick, 1000 default, 4000 full).
+        nu: viscosity, > 0.
+        t_max, n, num_t: time span, grid size and number of snapshots.
+        forcing: "none" or "kolmogorov".
+
+    Raises:
+        ValueError: naming a bad argument.
+    """
+    return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
+
+
+def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
+            noise: float = 0.01, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
+            n: int = 32, num_t: int = 5, forcing: str = "none"):
+    """Inverse Navier-Stokes problem: infer the viscosity (prior ``log nu ~ N(log 0.05, 1)``).
+
+    As :func:`forward` (``num_obs`` None: 600 quick, 2000 default, 4000 full; 1% noise), with
+    ``quantities=("nu",)`` scored against the true ``nu``.
+    """
+    return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
