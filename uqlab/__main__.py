@@ -1,4 +1,5 @@
-"""Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report."""
+"""Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
+``python -m uqlab report PATH`` re-renders the report of a saved comparison."""
 
 from __future__ import annotations
 
@@ -30,6 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", default="uqlab-out", help="output folder for the report (default: ./uqlab-out)")
     compare.add_argument("--quick", action="store_true", help="small data and short runs: a smoke test in about a minute")
     compare.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    report = commands.add_parser(
+        "report",
+        help="re-render the HTML report of a saved comparison",
+        description="Re-render the HTML calibration report (and its JSON twin) of a comparison saved by "
+        "`python -m uqlab compare` or Comparison.save(PATH).",
+    )
+    report.add_argument("path", help="folder of a saved comparison (holds table.csv, predictives.nc, meta.json)")
+    report.add_argument("--out", default=None, help="HTML file to write (default: PATH/report-<problem>.html)")
     return parser
 
 
@@ -38,6 +47,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "report":
+        return _report(args)
     return 2  # pragma: no cover - argparse requires a command
 
 
@@ -65,8 +76,24 @@ def _compare(args) -> int:
     print(f"uqlab compare: problem {problem.name!r} ({problem.description}); methods {methods}", flush=True)
     comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick)
     print(comparison.to_text())
+    saved = comparison.save(pathlib.Path(args.out) / f"comparison-{problem.name}")
     path = write_report(comparison, pathlib.Path(args.out) / f"report-{problem.name}.html")
-    print(f"report written to {path.resolve()}")
+    print(f"report written to {path.resolve()} (JSON beside it); comparison saved to {saved.resolve()}")
+    return 0
+
+
+def _report(args) -> int:
+    from uqlab.diagnostics.report import write_report
+    from uqlab.diagnostics.store import load_comparison
+
+    try:
+        comparison = load_comparison(args.path)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.out) if args.out else pathlib.Path(args.path) / f"report-{comparison.problem}.html"
+    path = write_report(comparison, out)
+    print(f"report written to {path.resolve()} (JSON beside it)")
     return 0
 
 
