@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--seeds", type=int, default=1, help="number of seeds, seed .. seed+N-1, for error bars (default: 1)")
     compare.add_argument("--out", default="uqlab-out", help="output folder for the report (default: ./uqlab-out)")
     compare.add_argument("--quick", action="store_true", help="small data and short runs: a smoke test in about a minute")
+    compare.add_argument("--full", action="store_true", help="paper-quality data sizes and runs (problems that have them; hours)")
     compare.add_argument("--no-progress", action="store_true", help="hide progress bars")
     report = commands.add_parser(
         "report",
@@ -66,7 +67,12 @@ def _compare(args) -> int:
     try:
         for name in methods:
             get_method(name)
-        problem = problems.load(args.problem, quick=args.quick)
+        problem = problems.load(args.problem, quick=args.quick, **({"full": True} if args.full else {}))
+    except TypeError:
+        if not args.full:
+            raise
+        print(f"error: --full: problem {args.problem!r} has no full setting", file=sys.stderr)
+        return 2
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
