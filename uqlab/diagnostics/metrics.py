@@ -61,9 +61,9 @@ def _expected_abs_normal(mu, var):
 def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**22) -> np.ndarray:
     """CRPS per point and output, ``(N, D)``, exact for the Gaussian mixture.
 
-    :math:`\\mathrm{CRPS}(F, y) = E|X - y| - \tfrac12 E|X - X'|` with X, X' independent draws of F.
+    :math:`\\mathrm{CRPS}(F, y) = E|X - y| - \\tfrac12 E|X - X'|` with X, X' independent draws of F.
     For a mixture of Gaussians both expectations are sums of
-    :math:`E|N(m, v)| = 2\\sqrt v\\,\varphi(m/\\sqrt v) + m\\,(2\\Phi(m/\\sqrt v) - 1)` terms
+    :math:`E|N(m, v)| = 2\\sqrt v\\,\\varphi(m/\\sqrt v) + m\\,(2\\Phi(m/\\sqrt v) - 1)` terms
     (Grimit et al., 2006). The second term is quadratic in the number of members S; only the
     S(S-1)/2 distinct pairs are evaluated (the diagonal is :math:`2\\sigma/\\sqrt\\pi`), looping over
     members on blocks of ``max_pair_elements // S`` points so temporaries stay ~30 MB. For pure
@@ -102,10 +102,10 @@ def crps(pred: Predictive, y) -> float:
 def energy_score(pred: Predictive, y, *, num_samples: int = 100, seed: int = 0) -> float:
     """Energy score for multi-output targets (Gneiting & Raftery, 2007), mean over points.
 
-    :math:`\\mathrm{ES}(F, y) = E\\|X - y\\| - \tfrac12 E\\|X - X'\\|` with Euclidean norms over the D
+    :math:`\\mathrm{ES}(F, y) = E\\|X - y\\| - \\tfrac12 E\\|X - X'\\|` with Euclidean norms over the D
     outputs; for D = 1 it is the CRPS. Estimated from the members when they are samples, else from
     ``num_samples`` draws (fixed ``seed``). The second expectation uses the circular-permutation
-    estimator :math:`\frac1M\\sum_i \\|x_i - x_{i+1 \bmod M}\\|`, unbiased and O(M) instead of O(M^2).
+    estimator :math:`\\frac1M\\sum_i \\|x_i - x_{i+1 \\bmod M}\\|`, unbiased and O(M) instead of O(M^2).
     """
     y = _targets(pred, y)
     check_positive_int("num_samples", num_samples, minimum=2)
@@ -132,8 +132,8 @@ def interval_width(pred: Predictive, level: float = 0.9) -> float:
 def interval_score(pred: Predictive, y, level: float = 0.9) -> float:
     """Interval score of the central ``level`` interval :math:`[l, u]` (Gneiting & Raftery, 2007, eq. 43).
 
-    With :math:`\alpha = 1 - \\ell`: :math:`(u - l) + \frac2\alpha (l - y)\\,1\\{y < l\\} +
-    \frac2\alpha (y - u)\\,1\\{y > u\\}`; proper for the central interval, lower is better.
+    With :math:`\\alpha = 1 - \\ell`: :math:`(u - l) + \\frac2\\alpha (l - y)\\,1\\{y < l\\} +
+    \\frac2\\alpha (y - u)\\,1\\{y > u\\}`; proper for the central interval, lower is better.
     """
     y = _targets(pred, y)
     lower, upper = pred.interval(level)
@@ -143,7 +143,7 @@ def interval_score(pred: Predictive, y, level: float = 0.9) -> float:
 
 
 def pinball(pred: Predictive, y, level: float = 0.5) -> float:
-    """Pinball (check) loss of the ``level`` quantile :math:`q`: :math:`\\max(\tau (y - q), (\tau - 1)(y - q))`."""
+    """Pinball (check) loss of the ``level`` quantile :math:`q`: :math:`\\max(\\tau (y - q), (\\tau - 1)(y - q))`."""
     y = _targets(pred, y)
     check_level("level", level)
     residual = y - pred.quantile(level)
@@ -151,14 +151,14 @@ def pinball(pred: Predictive, y, level: float = 0.5) -> float:
 
 
 def sharpness(pred: Predictive) -> float:
-    r"""Root mean predictive variance :math:`\sqrt{\overline{\sigma^2}}` (uncertainty-toolbox's sharpness)."""
+    """Root mean predictive variance :math:`\\sqrt{\\overline{\\sigma^2}}` (uncertainty-toolbox's sharpness)."""
     return float(np.sqrt(np.mean(pred.var)))
 
 
 def uncertainty_split(pred: Predictive) -> dict[str, float]:
-    r"""Mean epistemic and aleatoric variance and the epistemic share of the total variance.
+    """Mean epistemic and aleatoric variance and the epistemic share of the total variance.
 
-    Law of total variance: :math:`\mathrm{Var}[y] = \mathrm{Var}_s[\mu_s] + E_s[\sigma_s^2]`
+    Law of total variance: :math:`\\mathrm{Var}[y] = \\mathrm{Var}_s[\\mu_s] + E_s[\\sigma_s^2]`
     (Depeweg et al., 2018). Pure samples have no aleatoric part.
     """
     epistemic, aleatoric = float(np.mean(pred.epistemic_var)), float(np.mean(pred.aleatoric_var))
