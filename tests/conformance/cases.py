@@ -105,6 +105,12 @@ def _svgp():
     return SVGP(num_inducing=8, num_steps=30, batch_size=8, progress=False), GP(), tiny_data()
 
 
+def _laplace():
+    from uqlab.inference.laplace import Laplace
+
+    return Laplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_mlp(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -117,4 +123,5 @@ CASES = {
     "sghmc": _sghmc,
     "vi_meanfield": _vi_meanfield,
     "vi_fullrank": _vi_fullrank,
+    "laplace": _laplace,
 }

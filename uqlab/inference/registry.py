@@ -21,6 +21,7 @@ METHODS: dict[str, str] = {
     "sghmc": "uqlab.inference.sgmcmc:SGHMC",
     "vi_meanfield": "uqlab.inference.vi:MeanFieldVI",
     "vi_fullrank": "uqlab.inference.vi:FullRankVI",
+    "laplace": "uqlab.inference.laplace:Laplace",
 }
 
 
