@@ -1,0 +1,127 @@
+"""Exact GP: closed-form algebra against numpy and scikit-learn, fitting, and bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process import kernels as sk
+
+import uqlab
+from uqlab.models import kernels as K
+from uqlab.models.gp import GP
+
+RNG = np.random.default_rng(0)
+X = RNG.uniform(-2, 2, (15, 1))
+Y = np.sin(2 * X) + 0.1 * RNG.standard_normal((15, 1))
+XS = np.linspace(-3, 3, 9)[:, None]
+NOISE = 0.2
+
+PAIRS = {
+    "rbf": (K.RBF(variance=1.3, lengthscale=0.7), sk.ConstantKernel(1.3) * sk.RBF(0.7)),
+    "matern12": (K.Matern12(variance=1.3, lengthscale=0.7), sk.ConstantKernel(1.3) * sk.Matern(0.7, nu=0.5)),
+    "matern32": (K.Matern32(variance=1.3, lengthscale=0.7), sk.ConstantKernel(1.3) * sk.Matern(0.7, nu=1.5)),
+    "matern52": (K.Matern52(variance=1.3, lengthscale=0.7), sk.ConstantKernel(1.3) * sk.Matern(0.7, nu=2.5)),
+    "rq": (K.RationalQuadratic(variance=1.3, lengthscale=0.7, alpha=2.0),
+           sk.ConstantKernel(1.3) * sk.RationalQuadratic(0.7, alpha=2.0)),
+    "periodic": (K.Periodic(variance=1.3, lengthscale=0.7, period=1.5),
+                 sk.ConstantKernel(1.3) * sk.ExpSineSquared(0.7, periodicity=1.5)),
+    "sum": (K.RBF(lengthscale=0.5) + K.Matern32(variance=0.5, lengthscale=2.0),
+            sk.RBF(0.5) + sk.ConstantKernel(0.5) * sk.Matern(2.0, nu=1.5)),
+    "product": (K.RBF(lengthscale=2.0) * K.Periodic(lengthscale=1.0, period=1.0),
+                sk.RBF(2.0) * sk.ExpSineSquared(1.0, periodicity=1.0)),
+}
+
+
+def ours(kernel, x=X, y=Y, xs=XS):
+    model = GP(kernel=kernel, noise_scale=NOISE, jitter=1e-10)
+    with jax.enable_x64(True):
+        params = model.init()
+        args = [jnp.asarray(a, jnp.float64) for a in (x, y, xs)]
+        lml = float(model.log_marginal_likelihood(params, *args[:2]))
+        loc, scale = (np.asarray(a) for a in model.predict_y(params, *args))
+    return lml, loc, scale
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_kernels_match_scikit_learn(name):
+    kernel, reference = PAIRS[name]
+    gpr = GaussianProcessRegressor(reference + sk.WhiteKernel(NOISE**2), optimizer=None, alpha=1e-10).fit(X, Y)
+    lml, loc, scale = ours(kernel)
+    ref_loc, ref_std = gpr.predict(XS, return_std=True)
+    np.testing.assert_allclose(lml, gpr.log_marginal_likelihood_value_, rtol=1e-8)
+    np.testing.assert_allclose(loc[:, 0], np.ravel(ref_loc), atol=1e-8)
+    np.testing.assert_allclose(scale[:, 0], ref_std, atol=1e-8)
+
+
+def test_ard_matches_scikit_learn():
+    x2 = RNG.uniform(-1, 1, (12, 2))
+    y2 = np.cos(3 * x2[:, :1]) + 0.1 * x2[:, 1:]
+    kernel = K.RBF(d_in=2, ard=True)
+    with jax.enable_x64(True):
+        params = {"kernel": {"log_variance": jnp.log(1.0), "log_lengthscale": jnp.log(jnp.array([0.4, 3.0]))},
+                  "mean": jnp.zeros(0), "log_noise": jnp.log(NOISE)}
+        model = GP(kernel=kernel, noise_scale=NOISE, jitter=1e-10)
+        lml = float(model.log_marginal_likelihood(params, jnp.asarray(x2), jnp.asarray(y2)))
+    gpr = GaussianProcessRegressor(sk.RBF([0.4, 3.0]) + sk.WhiteKernel(NOISE**2), optimizer=None, alpha=1e-10)
+    np.testing.assert_allclose(lml, gpr.fit(x2, y2).log_marginal_likelihood_value_, rtol=1e-8)
+
+
+def test_closed_form_two_points():
+    """Two points, RBF: the 2x2 algebra written out by hand."""
+    x, y, xs = np.array([[0.0], [1.0]]), np.array([[1.0], [-1.0]]), np.array([[0.5]])
+    k01 = np.exp(-0.5)
+    ky = np.array([[1 + NOISE**2, k01], [k01, 1 + NOISE**2]])
+    lml_ref = -0.5 * y[:, 0] @ np.linalg.solve(ky, y[:, 0]) - 0.5 * np.log(np.linalg.det(ky)) - np.log(2 * np.pi)
+    ks = np.exp(-0.5 * np.array([0.25, 0.25]))
+    mean_ref = ks @ np.linalg.solve(ky, y[:, 0])
+    var_ref = 1 - ks @ np.linalg.solve(ky, ks) + NOISE**2
+    lml, loc, scale = ours(K.RBF(), x, y, xs)
+    np.testing.assert_allclose(lml, lml_ref, rtol=1e-10)
+    np.testing.assert_allclose(loc[0, 0], mean_ref, atol=1e-10)
+    np.testing.assert_allclose(scale[0, 0] ** 2, var_ref, rtol=1e-8)
+
+
+def test_fit_reaches_scikit_learn_optimum():
+    data = uqlab.Dataset(X, Y)
+    post = uqlab.fit(GP(kernel=K.Matern52()), data, "gp", key=0)
+    x_std, y_std = data.standardized()
+    reference = sk.ConstantKernel() * sk.Matern(nu=2.5) + sk.WhiteKernel(0.01)
+    gpr = GaussianProcessRegressor(reference, n_restarts_optimizer=3, random_state=0, alpha=1e-6).fit(x_std, y_std)
+    assert post.info["log_marginal_likelihood"] >= gpr.log_marginal_likelihood_value_ - 1e-3
+    pred = post.predict(XS)
+    ref_loc, ref_std = gpr.predict(data.scaler.x(XS), return_std=True)
+    np.testing.assert_allclose(pred.mean[:, 0], data.scaler.y_shift + data.scaler.y_scale * np.ravel(ref_loc), atol=1e-2)
+    np.testing.assert_allclose(pred.std[:, 0], data.scaler.y_scale * ref_std, rtol=2e-2)
+    assert set(post.quantity("lengthscale").mean.ravel().shape) == {1}
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (lambda: K.RBF(lengthscale=0.0), ValueError, "lengthscale"),
+        (lambda: K.Matern32(variance=-1.0), ValueError, "variance"),
+        (lambda: K.Periodic(period=0.0), ValueError, "period"),
+        (lambda: K.RBF(ard=True), ValueError, "d_in"),
+        (lambda: K.RBF(d_in=2) + K.Matern52(d_in=3), ValueError, "cannot combine"),
+        (lambda: K.RBF(d_in=2) * K.Periodic(d_in=1), ValueError, "cannot combine"),
+        (lambda: GP(kernel="rbf"), TypeError, "kernel"),
+        (lambda: GP(noise_scale=0.0), ValueError, "noise_scale"),
+    ],
+)
+def test_bad_settings_raise(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_methods_reject_non_gp_models_and_mismatched_data():
+    from uqlab.models import BayesianMLP
+
+    data = uqlab.Dataset(X, Y)
+    for method in ("gp", "gp_nuts", "svgp"):
+        with pytest.raises(TypeError, match="needs a uqlab.models.gp.GP"):
+            uqlab.fit(BayesianMLP(), data, method)
+    with pytest.raises(ValueError, match="expects 2 input columns"):
+        uqlab.fit(GP(kernel=K.RBF(d_in=2)), data, "gp")

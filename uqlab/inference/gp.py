@@ -1,0 +1,241 @@
+"""Fitting Gaussian-process hyperparameters: type-II maximum likelihood ("gp") and NUTS ("gp_nuts").
+
+* :class:`ExactGP` maximises the log marginal likelihood ``log p(y | X, theta)`` (optionally plus
+  the log hyperprior: MAP-II) with scipy's L-BFGS-B on JAX gradients, from several random
+  restarts drawn from the hyperprior (Rasmussen & Williams 2006, sec. 5.4). The predictive is the
+  closed-form Gaussian: one member, ``S = 1``.
+* :class:`GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with NUTS (the fully Bayesian
+  GP); the predictive is the equal mixture of the closed-form Gaussians, one per draw.
+
+All linear algebra runs in float64 inside ``jax.enable_x64`` (local, not global configuration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+
+from uqlab._convert import as_key
+from uqlab._validate import check_choice, check_positive_int, check_probability
+from uqlab.inference.base import Method, Posterior, check_dataset, warn_if, warn_numerics
+
+__all__ = ["ExactGP", "GPNUTS", "GPPosterior", "check_gp_model", "select_members"]
+
+
+def check_gp_model(model, method: str, data) -> None:
+    """Raise ``TypeError`` unless ``model`` is a :class:`~uqlab.models.gp.GP` fitting ``data``."""
+    from uqlab.models.gp import GP
+
+    if not isinstance(model, GP):
+        raise TypeError(f"model: {method} needs a uqlab.models.gp.GP, got {type(model).__name__}")
+    model.check_inputs(*data.dims)
+
+
+def select_members(tree, num_samples: int | None):
+    """Evenly thin a pytree with a leading member axis to ``num_samples`` members."""
+    import jax
+
+    size = jax.tree_util.tree_leaves(tree)[0].shape[0]
+    if num_samples is None or num_samples >= size:
+        return tree
+    index = np.linspace(0, size - 1, num_samples).round().astype(int)
+    return jax.tree_util.tree_map(lambda a: a[index], tree)
+
+
+def _float64_data(data):
+    import jax.numpy as jnp
+
+    x, y = data.standardized()
+    return jnp.asarray(x, jnp.float64), jnp.asarray(y, jnp.float64)
+
+
+@dataclasses.dataclass(repr=False)
+class GPPosterior(Posterior):
+    """Exact GP predictive, one closed-form Gaussian per hyperparameter set.
+
+    Attributes:
+        hypers: GP params pytree with a leading member axis ``S`` (1 for type-II ML).
+        x_train, y_train: standardised training data (float64 numpy).
+    """
+
+    hypers: Any = None
+    x_train: np.ndarray | None = None
+    y_train: np.ndarray | None = None
+
+    @property
+    def num_members(self) -> int:
+        import jax
+
+        return jax.tree_util.tree_leaves(self.hypers)[0].shape[0]
+
+    def _member_outputs(self, x, num_samples, key):
+        import jax
+
+        del key
+        with jax.enable_x64(True):
+            hypers = jax.tree_util.tree_map(np.asarray, select_members(self.hypers, num_samples))
+            loc, scale = _predict_members(self.model, hypers, self.x_train, self.y_train, np.asarray(x, np.float64))
+            return np.asarray(loc), np.asarray(scale)
+
+    def _quantity_draws(self) -> dict:
+        import jax
+
+        with jax.enable_x64(True):
+            return jax.device_get(jax.vmap(self.model.quantities)(self.hypers))
+
+
+def _predict_members(model, hypers, x, y, x_star):
+    """``(loc, scale)`` ``(S, M, d_out)`` of each member's closed-form predictive."""
+    return _member_predictor(model)(hypers, x, y, x_star)
+
+
+@functools.lru_cache(maxsize=32)
+def _member_predictor(model):
+    import jax
+
+    return jax.jit(lambda h, x, y, xs: jax.lax.map(lambda p: model.predict_y(p, x, y, xs), h))
+
+
+@dataclasses.dataclass(frozen=True)
+class ExactGP(Method):
+    """Type-II maximum likelihood (or MAP-II) for an exact GP.
+
+    Args:
+        objective: "ml" maximises ``log p(y | theta)``; "map" adds the model's log hyperprior.
+        num_restarts: L-BFGS runs from hyperprior draws; the best objective wins.
+        max_iter: L-BFGS iterations per restart.
+    """
+
+    name: ClassVar[str] = "gp"
+    objective: str = "ml"
+    num_restarts: int = 3
+    max_iter: int = 200
+
+    def __post_init__(self):
+        check_choice("objective", self.objective, ("ml", "map"))
+        check_positive_int("num_restarts", self.num_restarts)
+        check_positive_int("max_iter", self.max_iter)
+
+    def fit(self, model, data, *, key=0) -> GPPosterior:
+        """Maximise the (penalised) log marginal likelihood; return the S = 1 posterior."""
+        import jax
+        from jax.flatten_util import ravel_pytree
+        from scipy.optimize import minimize
+
+        data = check_dataset(data)
+        check_gp_model(model, "ExactGP", data)
+        start = time.perf_counter()
+        with jax.enable_x64(True):
+            x, y = _float64_data(data)
+            flat0, unravel = ravel_pytree(model.init())
+
+            def loss(flat):
+                params = unravel(flat)
+                value = model.log_marginal_likelihood(params, x, y)
+                if self.objective == "map":
+                    value = value + model.log_prior(params)
+                return -value / data.num_points
+
+            value_and_grad = jax.jit(jax.value_and_grad(loss))
+
+            def scipy_fun(flat):
+                value, grad = value_and_grad(flat)
+                value = float(value)
+                return (value, np.asarray(grad)) if np.isfinite(value) else (np.inf, np.zeros_like(flat))
+
+            keys = jax.random.split(as_key(key), self.num_restarts)
+            runs = []
+            for k in keys:
+                start_point = np.asarray(ravel_pytree(model.sample_prior(k))[0], np.float64)
+                runs.append(minimize(scipy_fun, start_point, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": self.max_iter}))
+            best = min(runs, key=lambda r: r.fun)
+            warn_numerics("ExactGP", [best.fun], "the negative log marginal likelihood")
+            hypers = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], unravel(best.x))
+            lml = float(model.log_marginal_likelihood(unravel(best.x), x, y))
+        info = {
+            "fit_seconds": time.perf_counter() - start,
+            "log_marginal_likelihood": lml,
+            "restart_objectives": [float(r.fun) for r in runs],
+            "converged": bool(best.success),
+            "num_iterations": int(best.nit),
+        }
+        warn_if(not best.success, f"ExactGP: L-BFGS stopped without converging ({best.message})")
+        x_np, y_np = (np.asarray(a) for a in data.standardized())
+        return GPPosterior(self, model, data.scaler, info, hypers=hypers, x_train=x_np, y_train=y_np)
+
+
+@dataclasses.dataclass(frozen=True)
+class GPNUTS(Method):
+    """Fully Bayesian GP: NUTS over the log-hyperparameters, prediction = mixture over draws.
+
+    Args:
+        num_warmup, num_samples, num_chains, max_tree_depth, target_acceptance: as for
+            :class:`~uqlab.inference.nuts.NUTS`.
+        progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+    """
+
+    name: ClassVar[str] = "gp_nuts"
+    num_warmup: int = 300
+    num_samples: int = 300
+    num_chains: int = 2
+    max_tree_depth: int = 6
+    target_acceptance: float = 0.8
+    progress: bool | None = None
+
+    def __post_init__(self):
+        check_positive_int("num_warmup", self.num_warmup, minimum=0)
+        check_positive_int("num_samples", self.num_samples)
+        check_positive_int("num_chains", self.num_chains)
+        check_positive_int("max_tree_depth", self.max_tree_depth)
+        check_probability("target_acceptance", self.target_acceptance)
+
+    def fit(self, model, data, *, key=0) -> GPPosterior:
+        """Sample hyperparameters from ``p(theta | y)``; chains start near the prior's centre."""
+        import jax
+
+        from uqlab.diagnostics.sampler import summarize_chains
+        from uqlab.inference.nuts import run_nuts
+
+        data = check_dataset(data)
+        check_gp_model(model, "GPNUTS", data)
+        start = time.perf_counter()
+        with jax.enable_x64(True):
+            x, y = _float64_data(data)
+            logdensity = lambda p: model.log_prior(p) + model.log_marginal_likelihood(p, x, y)  # noqa: E731
+            init_key, run_key = jax.random.split(as_key(key))
+            centre = model.init()
+            jittered = lambda k: jax.tree_util.tree_map(lambda c, z: c + 0.1 * z, centre, _normal_like(k, centre))  # noqa: E731
+            positions = jax.vmap(jittered)(jax.random.split(init_key, self.num_chains))
+            draws, stats, (step_size, _) = run_nuts(
+                logdensity, positions, run_key, num_warmup=self.num_warmup, num_samples=self.num_samples,
+                max_tree_depth=self.max_tree_depth, target_acceptance=self.target_acceptance,
+                progress=self.progress, desc="GP NUTS",
+            )
+        hypers = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
+        x_np, y_np = (np.asarray(a) for a in data.standardized())
+        posterior = GPPosterior(self, model, data.scaler, {}, hypers=hypers, x_train=x_np, y_train=y_np)
+        posterior.info.update({
+            "fit_seconds": time.perf_counter() - start,
+            "step_size": np.asarray(step_size).tolist(),
+            "acceptance_rate": float(stats["acceptance_rate"].mean()),
+            "divergences": int(stats["divergences"].sum()),
+            **summarize_chains(draws, posterior, data.x),
+        })
+        warn_if(posterior.info["divergences"] > 0,
+                f"GPNUTS: {posterior.info['divergences']} divergent transitions; the posterior may be biased")
+        return posterior
+
+
+def _normal_like(key, tree):
+    import jax
+
+    leaves, structure = jax.tree_util.tree_flatten(tree)
+    keys = jax.random.split(key, len(leaves))
+    return jax.tree_util.tree_unflatten(
+        structure, [jax.random.normal(k, leaf.shape, leaf.dtype) for k, leaf in zip(keys, leaves)]
+    )

@@ -1,0 +1,196 @@
+"""Sparse variational GP (Titsias 2009; Hensman, Fusi & Lawrence 2013), trained on minibatches.
+
+``M`` inducing inputs ``Z`` carry ``u = f(Z) = L_Z v`` with ``K_ZZ = L_Z L_Z^T`` (the whitened
+parameterisation), and ``q(v) = N(m, S S^T)`` with ``S`` lower triangular. The marginal of ``f(x)``
+under ``q`` is Gaussian with
+
+.. math::
+
+    \\mu(x) = m(x) + a(x)^T m, \\quad
+    s^2(x) = k(x, x) - \\|a(x)\\|^2 + \\|S^T a(x)\\|^2, \\quad a(x) = L_Z^{-1} k(Z, x),
+
+and the evidence lower bound, unbiased on a minibatch ``B`` of the ``N`` points, is
+
+.. math::
+
+    \\mathcal{L} = \\tfrac{N}{|B|} \\sum_{n \\in B} \\Big[\\log N(y_n \\mid \\mu(x_n), \\sigma^2)
+        - \\tfrac{s^2(x_n)}{2 \\sigma^2}\\Big] - \\mathrm{KL}\\big(q(v) \\,\\|\\, N(0, I)\\big).
+
+Kernel hyperparameters, noise, ``Z``, ``m`` and ``S`` are trained together with Adam; a step costs
+``O(|B| M^2 + M^3)``, independent of ``N``. With ``Z = X`` the bound is tight at the optimum:
+``max_q L = log p(y | X, theta)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import Any, ClassVar
+
+import numpy as np
+
+from uqlab._convert import as_key
+from uqlab._validate import check_positive, check_positive_int
+from uqlab.inference.base import Method, Posterior, check_dataset, warn_numerics
+from uqlab.inference.gp import check_gp_model, select_members
+from uqlab.inference.transform import scan_with_progress
+
+__all__ = ["SVGP", "SVGPPosterior", "svgp_elbo", "svgp_marginals"]
+
+
+def _q_sqrt(raw):
+    """Lower-triangular ``S`` with a positive diagonal from an unconstrained square matrix."""
+    import jax.numpy as jnp
+
+    return jnp.tril(raw, -1) + jnp.diag(jnp.exp(jnp.diagonal(raw)))
+
+
+def svgp_marginals(model, params, x):
+    """Mean ``(B, d_out)`` and variance ``(B,)`` of ``q(f(x))``."""
+    import jax
+    import jax.numpy as jnp
+
+    hyper, z = params["hyper"], params["z"]
+    kzz = model.kernel(hyper["kernel"], z, z) + model.jitter * jnp.eye(z.shape[0], dtype=z.dtype)
+    a = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(kzz), model.kernel(hyper["kernel"], z, x), lower=True)
+    s_t_a = _q_sqrt(params["q_sqrt"]).T @ a
+    mean = model.mean_fn(hyper, x) + a.T @ params["q_mu"]
+    var = model.kernel.diag(hyper["kernel"], x) - jnp.sum(a**2, 0) + jnp.sum(s_t_a**2, 0)
+    return mean, jnp.maximum(var, 1e-12)
+
+
+def svgp_elbo(model, params, x, y, num_points: int):
+    """Evidence lower bound from a minibatch ``(x, y)`` of a dataset of ``num_points`` points."""
+    import jax.numpy as jnp
+
+    from uqlab.models.likelihoods import gaussian_log_prob
+
+    mean, var = svgp_marginals(model, params, x)
+    noise = model.noise(params["hyper"])
+    expected = jnp.sum(gaussian_log_prob(y, mean, noise)) - y.shape[1] * jnp.sum(var) / (2 * noise**2)
+    s = _q_sqrt(params["q_sqrt"])
+    m = params["q_mu"]
+    kl = 0.5 * y.shape[1] * (jnp.sum(s**2) - s.shape[0] - 2 * jnp.sum(jnp.log(jnp.diagonal(s)))) + 0.5 * jnp.sum(m**2)
+    return num_points / x.shape[0] * expected - kl
+
+
+@dataclasses.dataclass(repr=False)
+class SVGPPosterior(Posterior):
+    """Predictive of an SVGP: ``N(mu(x*), s^2(x*) + sigma^2)``, one member.
+
+    Attributes:
+        params: ``{"hyper", "z", "q_mu", "q_sqrt"}`` with a leading member axis of size 1.
+    """
+
+    params: Any = None
+
+    @property
+    def num_members(self) -> int:
+        return 1
+
+    def _member_outputs(self, x, num_samples, key):
+        import jax
+
+        del key
+        with jax.enable_x64(True):
+            params = jax.tree_util.tree_map(np.asarray, select_members(self.params, num_samples))
+            loc, scale = _predictor(self.model)(params, np.asarray(x, np.float64))
+            return np.asarray(loc), np.asarray(scale)
+
+    def _quantity_draws(self) -> dict:
+        import jax
+
+        with jax.enable_x64(True):
+            return jax.device_get(jax.vmap(self.model.quantities)(self.params["hyper"]))
+
+
+@functools.lru_cache(maxsize=32)
+def _predictor(model):
+    import jax
+    import jax.numpy as jnp
+
+    def one(params, x):
+        mean, var = svgp_marginals(model, params, x)
+        scale = jnp.sqrt(var + model.noise(params["hyper"]) ** 2)[:, None]
+        return mean, jnp.broadcast_to(scale, mean.shape)
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+
+
+@dataclasses.dataclass(frozen=True)
+class SVGP(Method):
+    """Sparse variational GP with minibatch Adam.
+
+    Args:
+        num_inducing: M; inducing inputs start at a random subset of the training inputs.
+        num_steps: Adam steps.
+        batch_size: minibatch size (drawn with replacement), or None for the full batch.
+        learning_rate: Adam step size.
+        train_inducing: also optimise the inducing inputs ``Z``.
+        progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+    """
+
+    name: ClassVar[str] = "svgp"
+    num_inducing: int = 128
+    num_steps: int = 2000
+    batch_size: int | None = 256
+    learning_rate: float = 1e-2
+    train_inducing: bool = True
+    progress: bool | None = None
+
+    def __post_init__(self):
+        check_positive_int("num_inducing", self.num_inducing)
+        check_positive_int("num_steps", self.num_steps)
+        check_positive_int("batch_size", self.batch_size, allow_none=True)
+        check_positive("learning_rate", self.learning_rate)
+
+    def fit(self, model, data, *, key=0) -> SVGPPosterior:
+        """Maximise the minibatch ELBO over hyperparameters and ``q``; return the posterior."""
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        data = check_dataset(data)
+        check_gp_model(model, "SVGP", data)
+        n = data.num_points
+        for name, value in (("num_inducing", self.num_inducing), ("batch_size", self.batch_size)):
+            if value is not None and value > n:
+                raise ValueError(f"{name}: expected at most the number of training points ({n}), got {value}")
+        start = time.perf_counter()
+        with jax.enable_x64(True):
+            x, y = (jnp.asarray(a, jnp.float64) for a in data.standardized())
+            init_key, steps_key = jax.random.split(as_key(key))
+            m = self.num_inducing
+            params = {
+                "hyper": model.init(),
+                "z": x[jax.random.choice(init_key, n, (m,), replace=False)],
+                "q_mu": jnp.zeros((m, y.shape[1])),
+                "q_sqrt": jnp.zeros((m, m)),
+            }
+            optimizer = optax.adam(self.learning_rate)
+
+            def loss(params, k):
+                if not self.train_inducing:
+                    params = {**params, "z": jax.lax.stop_gradient(params["z"])}
+                if self.batch_size is None:
+                    return -svgp_elbo(model, params, x, y, n) / n
+                index = jax.random.randint(k, (self.batch_size,), 0, n)
+                return -svgp_elbo(model, params, x[index], y[index], n) / n
+
+            def step(carry, k):
+                params, opt_state = carry
+                value, grads = jax.value_and_grad(loss)(params, k)
+                updates, opt_state = optimizer.update(grads, opt_state, params)
+                return (optax.apply_updates(params, updates), opt_state), value
+
+            (params, _), losses = scan_with_progress(
+                step, (params, optimizer.init(params)), jax.random.split(steps_key, self.num_steps),
+                num_steps=self.num_steps, desc="SVGP", progress=self.progress,
+            )
+            warn_numerics("SVGP", losses[-1:], "the negative ELBO")
+            elbo = float(svgp_elbo(model, params, x, y, n)) if n <= 20_000 else -float(np.mean(losses[-50:])) * n
+            params = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], params)
+        info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "elbo": elbo,
+                "elbo_exact": n <= 20_000, "num_inducing": m}
+        return SVGPPosterior(self, model, data.scaler, info, params=params)
