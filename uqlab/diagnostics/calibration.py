@@ -31,16 +31,20 @@ __all__ = [
 def pit(pred: Predictive, y, *, seed: int = 0) -> np.ndarray:
     """Probability integral transform :math:`u = F(y)` per point and output, shape ``(N, D)``.
 
-    For pure samples the empirical CDF is a step function, so the *randomised* PIT
-    :math:`u = F(y^-) + V\\,[F(y) - F(y^-)]`, :math:`V \\sim U(0, 1)` (Czado et al., 2009) is used; it
-    is exactly uniform for a calibrated forecast. ``seed`` fixes ``V`` (same inputs, same numbers).
+    For pure samples (S members) the empirical CDF is a step function, so the randomised rank
+    PIT :math:`u = (r + V) / (S + 1)` is used, with :math:`r` the number of samples below
+    :math:`y` (ties split at random) and :math:`V \\sim U(0, 1)`: for exchangeable samples and target,
+    :math:`r` is uniform on :math:`\\{0, \\dots, S\\}` (the rank histogram; Hamill, 2001), so :math:`u`
+    is exactly uniform (Czado et al., 2009). ``seed`` fixes the randomisation.
     """
     y = targets(pred, y)
     if pred.scale is not None:
         return pred.cdf(y)
-    below = np.mean(pred.loc < y[None], axis=0)
-    at_or_below = np.mean(pred.loc <= y[None], axis=0)
-    return below + np.random.default_rng(seed).uniform(size=y.shape) * (at_or_below - below)
+    rng = np.random.default_rng(seed)
+    below = np.sum(pred.loc < y[None], axis=0)
+    ties = np.sum(pred.loc == y[None], axis=0)
+    rank = below + rng.integers(0, ties + 1)
+    return (rank + rng.uniform(size=y.shape)) / (pred.num_members + 1)
 
 
 def pit_test(pred: Predictive, y) -> dict[str, float]:
