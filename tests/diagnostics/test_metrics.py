@@ -17,10 +17,10 @@ def test_crps_mixture_matches_numerical_integral():
     pred = Predictive(rng.normal(size=(4, 3, 1)), rng.uniform(0.3, 1.0, (4, 3, 1)))
     y = rng.normal(size=(3, 1))
     for n in range(3):
-        cdf = lambda z: np.mean(stats.norm.cdf(z, pred.loc[:, n, 0], pred.scale[:, n, 0]))  # noqa: B023
+        cdf = lambda z, n=n: np.mean(stats.norm.cdf(z, pred.loc[:, n, 0], pred.scale[:, n, 0]))
         # CRPS = int_{-inf}^{y} F^2 + int_{y}^{inf} (1 - F)^2 (Gneiting & Raftery, 2007).
-        reference = integrate.quad(lambda z: cdf(z) ** 2, -np.inf, y[n, 0])[0]
-        reference += integrate.quad(lambda z: (1 - cdf(z)) ** 2, y[n, 0], np.inf)[0]
+        reference = integrate.quad(lambda z, cdf=cdf: cdf(z) ** 2, -np.inf, y[n, 0])[0]
+        reference += integrate.quad(lambda z, cdf=cdf: (1 - cdf(z)) ** 2, y[n, 0], np.inf)[0]
         assert metrics.crps_values(pred, y)[n, 0] == pytest.approx(reference, rel=1e-7)
 
 
