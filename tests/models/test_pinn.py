@@ -1,0 +1,74 @@
+"""PINN model: residual operators on analytic fields, gradients, quantities, hashing, dropout."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from uqlab.models.pinn import PINN, BurgersEquation, Points, VorticityEquation
+
+RNG = np.random.default_rng(0)
+Z2 = jnp.asarray(RNG.uniform(-1, 1, (16, 2)))
+Z3 = jnp.asarray(np.c_[RNG.uniform(0, 2 * np.pi, (16, 2)), RNG.uniform(0, 1, 16)])
+
+
+def test_burgers_residual_of_analytic_field():
+    """u = sin(pi x) exp(-t): R = -u + u pi cos(pi x) e^-t + nu pi^2 u."""
+    nu = 0.1
+    field = lambda z: (jnp.sin(jnp.pi * z[:, 0]) * jnp.exp(-z[:, 1]))[:, None]  # noqa: E731
+    u = field(Z2)[:, 0]
+    u_x = jnp.pi * jnp.cos(jnp.pi * Z2[:, 0]) * jnp.exp(-Z2[:, 1])
+    expected = -u + u * u_x + nu * jnp.pi**2 * u
+    np.testing.assert_allclose(BurgersEquation().residual(field, Z2, nu)[:, 0], expected, atol=2e-5)
+
+
+def test_vorticity_residual_vanishes_on_taylor_green():
+    """w = 2 cos x cos y e^{-2 nu t}, psi = w / 2 solves the unforced equation exactly."""
+    nu = 0.07
+
+    def field(z):
+        w = 2 * jnp.cos(z[:, 0]) * jnp.cos(z[:, 1]) * jnp.exp(-2 * nu * z[:, 2])
+        return jnp.stack([w, w / 2], axis=1)
+
+    np.testing.assert_allclose(VorticityEquation().residual(field, Z3, nu), 0.0, atol=2e-5)
+    assert np.abs(VorticityEquation().residual(field, Z3, 2 * nu)).max() > 0.1
+
+
+def test_gradients_quantities_and_shapes():
+    model = PINN(collocation=np.asarray(Z2), widths=(8, 8))
+    params = model.init(jax.random.PRNGKey(0))
+    assert float(model.quantities(params)["nu"]) == pytest.approx(0.01, rel=1e-5)
+    batch = {"x": Z2, "y": jnp.zeros((16, 1))}
+    assert model.log_likelihood(params, batch).shape == (16,)
+    loc, scale = model.apply(params, Z2)
+    assert loc.shape == scale.shape == (16, 1)
+    grads = jax.grad(lambda p: model.log_extra(p) + model.log_prior(p))(params)
+    assert jax.tree_util.tree_structure(grads) == jax.tree_util.tree_structure(params)
+    assert float(jnp.abs(grads["log_nu"])) > 0
+    forward = model.replace(nu=0.02)
+    assert "log_nu" not in forward.init(jax.random.PRNGKey(0)) and forward.quantities({}) == {}
+
+
+def test_hashable_by_content_and_dropout():
+    a = PINN(collocation=np.asarray(Z2), widths=(8,))
+    b = PINN(collocation=Points(np.asarray(Z2)), widths=(8,))
+    assert a == b and hash(a) == hash(b)
+    assert a != PINN(collocation=np.asarray(Z2) + 1.0, widths=(8,))
+    dropout = a.replace(dropout_rate=0.3)
+    params = dropout.init(jax.random.PRNGKey(0))
+    assert dropout.log_extra(params) == a.log_extra(params)
+    assert dropout.log_extra(params, key=jax.random.PRNGKey(1)) != dropout.log_extra(params)
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        ({"collocation": None}, "collocation"),
+        ({"collocation": np.zeros((4, 3))}, "collocation"),
+        ({"collocation": np.zeros((4, 2)), "residual_scale": 0.0}, "residual_scale"),
+        ({"collocation": np.zeros((4, 2)), "nu": -1.0}, "nu"),
+    ],
+)
+def test_bad_settings(settings, match):
+    with pytest.raises(ValueError, match=match):
+        PINN(**settings)

@@ -1,0 +1,74 @@
+"""Neural-PDE problems: shapes, noise, seeds, truth, bad input, and a tiny end-to-end comparison."""
+
+import numpy as np
+import pytest
+
+from uqlab import problems
+from uqlab.problems import burgers, navier_stokes
+
+SMALL = {"num_x": 64, "num_t": 21, "quick": True}
+
+
+@pytest.fixture(scope="module")
+def burgers_inverse():
+    return burgers.inverse(num_obs=300, num_collocation=50, **SMALL)
+
+
+def test_burgers_shapes_truth_and_noise(burgers_inverse):
+    p = burgers_inverse
+    assert p.data.x.shape == (300, 2) and p.data.y.shape == (300, 1)
+    assert p.data.x_test.shape == (6 * 17, 2) and p.truth["test_grid_shape"] == (6, 17)
+    assert p.truth["nu"] == pytest.approx(burgers.NU_CLASSIC) and p.quantities == ("nu",)
+    assert p.data.extras["collocation"].shape == (50, 2)
+    assert not p.data.standardize
+    exact = burgers.solve(p.truth["nu"], p.data.x[:, 0], np.unique(p.data.x[:, 1]))
+    t_index = np.searchsorted(np.unique(p.data.x[:, 1]), p.data.x[:, 1])
+    residual = p.data.y[:, 0] - exact[t_index, np.arange(300)]
+    # sample standard deviation of 300 normal draws: relative s.e. 1/sqrt(600) ~ 4%; allow 5 s.e.
+    assert residual.std() == pytest.approx(p.truth["noise_scale"], rel=0.2)
+    model = p.make_model()
+    assert model.nu is None and model.collocation.values.shape == (50, 2)
+
+
+def test_seed_reproducible_and_forward_knows_nu():
+    a, b = burgers.forward(seed=3, num_obs=100, num_collocation=20, **SMALL), burgers.forward(seed=3, num_obs=100, num_collocation=20, **SMALL)
+    c = burgers.forward(seed=4, num_obs=100, num_collocation=20, **SMALL)
+    np.testing.assert_array_equal(a.data.y, b.data.y)
+    assert not np.array_equal(a.data.y, c.data.y)
+    assert a.quantities == () and a.make_model().nu == pytest.approx(burgers.NU_CLASSIC)
+
+
+def test_navier_stokes_problem():
+    p = navier_stokes.inverse(quick=True, n=16, num_t=3, num_obs=200, num_collocation=30)
+    assert p.data.x.shape == (200, 3) and p.truth["test_grid_shape"] == (3, 9, 9)
+    assert p.truth["nu"] == 0.05 and p.make_model().equation.d_in == 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"num_obs": 0}, "num_obs"), ({"noise": -0.1}, "noise"), ({"num_collocation": 0}, "num_collocation"),
+     ({"nu": 0.0}, "nu"), ({"num_obs": 10**9}, "num_obs"), ({"full": True}, "full")],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        burgers.inverse(**{**SMALL, **kwargs})
+
+
+def test_unknown_problem():
+    with pytest.raises(ValueError, match="problem"):
+        problems.load("burgers-sideways")
+
+
+def test_registered():
+    assert {"burgers-forward", "burgers-inverse", "ns-forward", "ns-inverse"} <= set(problems.problem_names())
+
+
+def test_tiny_inverse_comparison_has_coefficient_section(burgers_inverse):
+    from uqlab.diagnostics.compare import compare
+
+    p = burgers_inverse
+    methods = [p.method("ensemble", num_members=2, num_steps=30), p.method("mc_dropout", num_steps=30, num_passes=5)]
+    comparison = compare(methods, problem=p)
+    titles = [s["title"] for s in comparison.sections]
+    assert titles[0] == "Inferred coefficient nu" and "nu" in comparison.quantities["ensemble"]
+    assert "ensemble" in comparison.sections[0]["html"] and comparison.sections[2]["png"]
