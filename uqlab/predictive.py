@@ -175,27 +175,28 @@ class Predictive:
 
     def _newton_quantile(self, q: float) -> np.ndarray:
         z = special.ndtri(q)
+        loc, scale = self.loc.reshape(self.num_members, -1), self.scale.reshape(self.num_members, -1)
         # Every member's own q-quantile brackets the mixture's q-quantile.
-        lo = np.min(self.loc + z * self.scale, axis=0)
-        hi = np.max(self.loc + z * self.scale, axis=0)
-        if self.num_members == 1:
-            return lo
-        x = np.clip(self.mean + z * self.std, lo, hi)
+        lo, hi = np.min(loc + z * scale, axis=0), np.max(loc + z * scale, axis=0)
+        x = np.clip(self.mean.ravel() + z * self.std.ravel(), lo, hi)
+        active = np.flatnonzero(hi > lo)  # points still iterating (S = 1: none)
         for _ in range(100):
-            u = (x[None] - self.loc) / self.scale
-            error = np.mean(special.ndtr(u), axis=0) - q
-            density = np.mean(np.exp(-0.5 * u**2) / self.scale, axis=0) / np.sqrt(2 * np.pi)
-            lo = np.where(error < 0, x, lo)
-            hi = np.where(error < 0, hi, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                step = x - error / density
-            new = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
-            tol = 1e-10 * np.maximum(1.0, np.abs(new))
-            done = (np.abs(error) < 1e-12) | (hi - lo <= tol) | (np.abs(new - x) <= tol)
-            x = np.where(np.abs(error) < 1e-12, x, new)
-            if np.all(done):
+            if active.size == 0:
                 break
-        return x
+            xa, la, ha, m, s = x[active], lo[active], hi[active], loc[:, active], scale[:, active]
+            u = (xa - m) / s
+            error = np.mean(special.ndtr(u), axis=0) - q
+            density = np.mean(np.exp(-0.5 * u**2) / s, axis=0) / np.sqrt(2 * np.pi)
+            la, ha = np.where(error < 0, xa, la), np.where(error < 0, ha, xa)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = xa - error / density
+            new = np.where((step > la) & (step < ha), step, 0.5 * (la + ha))
+            tol = 1e-10 * np.maximum(1.0, np.abs(new))
+            done = (np.abs(error) < 1e-12) | (ha - la <= tol) | (np.abs(new - xa) <= tol)
+            x[active] = np.where(np.abs(error) < 1e-12, xa, new)
+            lo[active], hi[active] = la, ha
+            active = active[~done]
+        return x.reshape(self.shape)
 
     def interval(self, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Central interval with probability ``level``: the (1-level)/2 and (1+level)/2 quantiles."""
