@@ -1,6 +1,8 @@
-"""Input checks shared by the diagnostics: targets matching a Predictive, lists of levels."""
+"""Shared by the diagnostics: target and level checks, and memoised Predictive quantiles."""
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
@@ -31,3 +33,22 @@ def levels(name: str, values) -> np.ndarray:
     for value in values:
         check_level(name, float(value))
     return values
+
+
+_QUANTILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def quantile(pred: Predictive, q: float) -> np.ndarray:
+    """``pred.quantile(q)``, memoised per Predictive object (mixture quantiles need a Newton solve;
+    width, interval score, pinball loss and MAE share them). Predictives are immutable, and the
+    cache entry goes away with the Predictive."""
+    cache = _QUANTILES.setdefault(pred, {})
+    if q not in cache:
+        cache[q] = pred.quantile(q)
+    return cache[q]
+
+
+def interval(pred: Predictive, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Memoised central ``level`` interval (the (1-level)/2 and (1+level)/2 quantiles)."""
+    check_level("level", level)
+    return quantile(pred, (1 - level) / 2), quantile(pred, (1 + level) / 2)

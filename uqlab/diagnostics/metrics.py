@@ -16,6 +16,8 @@ from scipy import special
 
 from uqlab._validate import check_level, check_positive_int
 from uqlab.diagnostics import calibration
+from uqlab.diagnostics._checks import interval as _interval
+from uqlab.diagnostics._checks import quantile as _quantile
 from uqlab.diagnostics._checks import targets as _targets
 from uqlab.predictive import Predictive
 
@@ -43,7 +45,7 @@ def rmse(pred: Predictive, y) -> float:
 def mae(pred: Predictive, y) -> float:
     """Mean absolute error of the predictive median (the CRPS-optimal point forecast for L1)."""
     y = _targets(pred, y)
-    return float(np.mean(np.abs(pred.quantile(0.5) - y)))
+    return float(np.mean(np.abs(_quantile(pred, 0.5) - y)))
 
 
 def nll(pred: Predictive, y) -> float:
@@ -58,6 +60,36 @@ def _expected_abs_normal(mu, var):
     return 2.0 * s * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi) + mu * (2.0 * special.ndtr(z) - 1.0)
 
 
+# Abramowitz & Stegun (1964) 7.1.26: erf(x) = 1 - t p(t) exp(-x^2), t = 1 / (1 + a x), |error| <= 1.5e-7.
+_AS_A = 0.3275911 / np.sqrt(2.0)  # applied to z = sqrt(2) x
+_AS_POLY = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+
+
+def _pair_abs_normal(d, var):
+    """``E|N(d, var)|`` as in :func:`_expected_abs_normal`, about 2x faster for the quadratic pair term.
+
+    With :math:`z = |d|/s`: :math:`E = |d| + e^{-z^2/2}\\,(s\\sqrt{2/\\pi} - |d|\\,t\\,p(t))`, sharing one
+    exponential between the density and the (A&S 7.1.26) erf; absolute error at most
+    :math:`1.5\\times10^{-7}|d|`. Works in place on fresh temporaries.
+    """
+    d = np.abs(d)
+    s = np.sqrt(var)
+    z = d / s
+    t = np.reciprocal(1.0 + _AS_A * z)
+    np.square(z, out=z)
+    np.exp(-0.5 * z, out=z)
+    poly = np.full_like(t, _AS_POLY[0])
+    for coefficient in _AS_POLY[1:]:
+        poly *= t
+        poly += coefficient
+    poly *= t
+    poly *= d
+    s *= np.sqrt(2.0 / np.pi)
+    s -= poly
+    s *= z
+    return s + d
+
+
 def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**22) -> np.ndarray:
     """CRPS per point and output, ``(N, D)``, exact for the Gaussian mixture.
 
@@ -66,7 +98,8 @@ def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**22) -> np.nd
     :math:`E|N(m, v)| = 2\\sqrt v\\,\\varphi(m/\\sqrt v) + m\\,(2\\Phi(m/\\sqrt v) - 1)` terms
     (Grimit et al., 2006). The second term is quadratic in the number of members S; only the
     S(S-1)/2 distinct pairs are evaluated (the diagonal is :math:`2\\sigma/\\sqrt\\pi`), looping over
-    members on blocks of ``max_pair_elements // S`` points so temporaries stay ~30 MB. For pure
+    members on blocks of ``max_pair_elements // S`` points so temporaries stay ~30 MB, with a
+    rational erf (:func:`_pair_abs_normal`, relative error below 1e-6). For pure
     samples the same formula is the sample estimator, O(S log S) from sorted samples.
     """
     y = _targets(pred, y)
@@ -80,7 +113,7 @@ def crps_values(pred: Predictive, y, *, max_pair_elements: int = 2**22) -> np.nd
     for start in range(0, loc.shape[1], block):
         m, v, out = loc[:, start:start + block], var[:, start:start + block], second[start:start + block]
         for i in range(s - 1):
-            out += 2.0 * np.sum(_expected_abs_normal(m[i + 1:] - m[i], v[i + 1:] + v[i]), axis=0)
+            out += 2.0 * np.sum(_pair_abs_normal(m[i + 1:] - m[i], v[i + 1:] + v[i]), axis=0)
     return (first - 0.5 * second / s**2).reshape(y.shape)
 
 
@@ -125,7 +158,7 @@ def coverage(pred: Predictive, y, level: float = 0.9) -> float:
 
 def interval_width(pred: Predictive, level: float = 0.9) -> float:
     """Mean width of the central ``level`` interval."""
-    lower, upper = pred.interval(level)
+    lower, upper = _interval(pred, level)
     return float(np.mean(upper - lower))
 
 
@@ -136,7 +169,7 @@ def interval_score(pred: Predictive, y, level: float = 0.9) -> float:
     \\frac2\\alpha (y - u)\\,1\\{y > u\\}`; proper for the central interval, lower is better.
     """
     y = _targets(pred, y)
-    lower, upper = pred.interval(level)
+    lower, upper = _interval(pred, level)
     alpha = 1.0 - level
     penalty = np.maximum(lower - y, 0) + np.maximum(y - upper, 0)
     return float(np.mean(upper - lower + 2.0 / alpha * penalty))
@@ -146,7 +179,7 @@ def pinball(pred: Predictive, y, level: float = 0.5) -> float:
     """Pinball (check) loss of the ``level`` quantile :math:`q`: :math:`\\max(\\tau (y - q), (\\tau - 1)(y - q))`."""
     y = _targets(pred, y)
     check_level("level", level)
-    residual = y - pred.quantile(level)
+    residual = y - _quantile(pred, level)
     return float(np.mean(np.maximum(level * residual, (level - 1) * residual)))
 
 
