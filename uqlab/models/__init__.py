@@ -2,6 +2,8 @@
 
 from uqlab.models.base import Model, log_joint
 from uqlab.models.bnn import BayesianMLP, DropoutMLP
-from uqlab.models.likelihoods import Gaussian, Heteroscedastic
+from uqlab.models.gp import GP
+from uqlab.models.likelihoods import Gaussian, Heteroscedastic, StudentT
+from uqlab.models.priors import prior_predictive
 
-__all__ = ["Model", "log_joint", "BayesianMLP", "DropoutMLP", "Gaussian", "Heteroscedastic"]
+__all__ = ["Model", "log_joint", "BayesianMLP", "DropoutMLP", "Gaussian", "Heteroscedastic", "StudentT", "GP", "prior_predictive"]
