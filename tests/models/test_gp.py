@@ -125,3 +125,37 @@ def test_methods_reject_non_gp_models_and_mismatched_data():
             uqlab.fit(BayesianMLP(), data, method)
     with pytest.raises(ValueError, match="expects 2 input columns"):
         uqlab.fit(GP(kernel=K.RBF(d_in=2)), data, "gp")
+
+
+def test_svgp_elbo_is_tight_at_the_optimal_q_with_z_equal_x():
+    """Titsias (2009): with Z = X and the optimal q(v), the ELBO equals log p(y | X, theta)."""
+    from uqlab.inference.svgp import svgp_elbo
+
+    model = GP(kernel=K.Matern32(lengthscale=0.8), noise_scale=NOISE, jitter=1e-10)
+    with jax.enable_x64(True):
+        x, y, hyper = jnp.asarray(X), jnp.asarray(Y), model.init()
+        chol = jnp.linalg.cholesky(model.kernel(hyper["kernel"], x, x) + 1e-10 * jnp.eye(len(X)))
+        a = chol.T  # L_Z^{-1} K_ZX = L^T when Z = X
+        precision = jnp.eye(len(X)) + a @ a.T / NOISE**2
+        cov = jnp.linalg.inv(precision)
+        q_mu = cov @ a @ y / NOISE**2
+        s = jnp.linalg.cholesky(cov)
+        raw = jnp.tril(s, -1) + jnp.diag(jnp.log(jnp.diagonal(s)))
+        params = {"hyper": hyper, "z": x, "q_mu": q_mu, "q_sqrt": raw}
+        elbo = float(svgp_elbo(model, params, x, y, len(X)))
+        lml = float(model.log_marginal_likelihood(hyper, x, y))
+    np.testing.assert_allclose(elbo, lml, rtol=1e-7)
+
+
+def test_svgp_with_inducing_points_at_the_data_reaches_the_exact_gp():
+    data = uqlab.Dataset(X, Y)
+    model = GP(kernel=K.RBF())
+    exact = uqlab.fit(model, data, "gp", key=0)
+    sparse = uqlab.fit(model, data, "svgp", key=0, num_inducing=len(X), batch_size=None, num_steps=5000,
+                       learning_rate=0.05, train_inducing=False, progress=False)
+    lml = exact.info["log_marginal_likelihood"]
+    assert lml - 0.05 < sparse.info["elbo"] <= lml + 1e-6
+    inside = XS[2:-2]  # within the data range, where small hyperparameter differences matter least
+    a, b = exact.predict(inside), sparse.predict(inside)
+    np.testing.assert_allclose(b.mean, a.mean, atol=0.01 * data.scaler.y_scale[0])
+    np.testing.assert_allclose(b.std, a.std, rtol=0.02)
