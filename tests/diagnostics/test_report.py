@@ -23,7 +23,8 @@ def written(comparison, tmp_path_factory):
 def test_report_has_every_section_and_problem_sections(written):
     html = written.read_text()
     for section in SECTIONS:
-        assert f'<section id="{section}">' in html, section
+        assert f'<section id="section-{section}">' in html, section
+    assert '<table id="summary">' in html and '<table id="sampler">' in html
     assert "<p id='extra'>extra</p>" in html and "Problem extra" in html
     assert html.count("data:image/png;base64,") == 6  # bands, reliability, PIT, coverage, sharpness, split
 

@@ -8,6 +8,8 @@ predicted standard deviation matches the observed error size (Levi et al., 2022)
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from scipy import stats
 
@@ -38,6 +40,20 @@ def pit(pred: Predictive, y, *, seed: int = 0) -> np.ndarray:
     is exactly uniform (Czado et al., 2009). ``seed`` fixes the randomisation.
     """
     y = targets(pred, y)
+    for cached_y, cached_seed, values in _PIT_CACHE.setdefault(pred, []):
+        if cached_seed == seed and np.array_equal(cached_y, y):
+            return values.copy()
+    values = _pit(pred, y, seed)
+    _PIT_CACHE[pred].append((y.copy(), seed, values))
+    return values.copy()
+
+
+# PIT values are read by many calibration metrics of the same (Predictive, targets): memoised per
+# Predictive object (immutable), checked against a copy of the targets, dropped with the Predictive.
+_PIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pit(pred: Predictive, y: np.ndarray, seed: int) -> np.ndarray:
     if pred.scale is not None:
         return pred.cdf(y)
     rng = np.random.default_rng(seed)
