@@ -27,10 +27,11 @@ from uqlab.diagnostics.metrics import (
     sharpness,
     uncertainty_split,
 )
+from uqlab.diagnostics.recalibration import conformal_interval, fit_isotonic, fit_variance_scaling
 
 __all__ = [
     "DEFAULT_METRICS", "REGRESSION_METRICS", "calibration_curve", "calibration_error", "coverage",
     "coverage_curve", "crps", "ence", "energy_score", "evaluate", "interval_score", "interval_width",
     "mae", "metric", "miscalibration_area", "nll", "pinball", "pit", "pit_test", "rmse", "sharpness",
-    "uncertainty_split", "verdict",
+    "uncertainty_split", "verdict", "conformal_interval", "fit_isotonic", "fit_variance_scaling",
 ]
