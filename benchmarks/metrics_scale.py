@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import platform
 import resource
@@ -35,6 +36,7 @@ def main(points: int, members: int) -> dict:
     y = pred.sample(1, rng=rng)[0]
     names = [m.alias for m in REGRESSION_METRICS.values()] + ["coverage@0.5", "coverage@0.95"]
     baseline = _peak_rss_mb()
+    load = os.getloadavg()[0]  # the box is shared: record how busy it was
     timings = {}
     start_all = time.perf_counter()
     for name in names:
@@ -49,7 +51,8 @@ def main(points: int, members: int) -> dict:
     result = {
         "points": points, "members": members, "total_seconds": total, "seconds": timings,
         "peak_rss_mb": _peak_rss_mb(), "rss_before_metrics_mb": baseline,
-        "machine": {"python": platform.python_version(), "processor": platform.machine(), "numpy": np.__version__},
+        "machine": {"python": platform.python_version(), "processor": platform.machine(), "numpy": np.__version__,
+                    "cpus": os.cpu_count(), "load_average_1min_before": load},
     }
     with atomic_write(RESULTS, encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
