@@ -1,0 +1,149 @@
+"""Neural processes: conditional (CNP), latent (NP) and attentive (ANP), as plain JAX pytrees.
+
+A neural process maps a context set ``C = {(x_i, y_i)}`` to a predictive at target inputs:
+
+* **CNP** (Garnelo et al. 2018a): ``r = mean_i h(x_i, y_i)``, ``p(y* | x*, C) = N(mu, sigma^2)``
+  with ``(mu, sigma) = g(x*, r)``.
+* **NP** (Garnelo et al. 2018b): adds a global latent ``z ~ q(z | C) = N(mu_z, sigma_z^2)`` from a
+  second mean-pooled encoder; ``p(y* | x*, C) = E_{q(z|C)} N(y* | g(x*, r, z))``, a mixture over
+  latent draws. Trained on the ELBO ``E_{q(z|T)} log p(y_T | x_T, r_C, z) - KL(q(z|T) || q(z|C))``.
+* **ANP** (Kim et al. 2019): the NP whose deterministic path replaces the mean by dot-product
+  cross-attention from each target ``x*`` to the context inputs (one head), so nearby context
+  points weigh more.
+
+Sets of different sizes share one array shape through boolean masks; every function here treats
+one task, and training ``vmap``s over tasks. A latent model accepts an empty context (its
+predictive is then the learned prior predictive); a CNP does not. Training and conditioning live
+in :mod:`uqlab.inference.neural_process`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+
+from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab.models.likelihoods import gaussian_log_prob
+
+__all__ = ["NeuralProcess", "KINDS"]
+
+KINDS = ("cnp", "np", "anp")
+
+
+def _mlp_init(key, sizes):
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [{"w": jax.random.normal(k, (a, b)) / math.sqrt(a), "b": jnp.zeros(b)}
+            for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def _mlp(layers, h):
+    for layer in layers[:-1]:
+        h = jax.nn.relu(h @ layer["w"] + layer["b"])
+    return h @ layers[-1]["w"] + layers[-1]["b"]
+
+
+def _masked_mean(h, mask):
+    """Mean of the rows of ``h`` where ``mask``; zeros for an empty set."""
+    count = jnp.maximum(jnp.sum(mask), 1)
+    return jnp.sum(jnp.where(mask[:, None], h, 0.0), 0) / count
+
+
+@dataclasses.dataclass(frozen=True)
+class NeuralProcess:
+    """A neural process for ``d_x -> d_y`` regression tasks.
+
+    Args:
+        kind: "cnp", "np" (latent) or "anp" (attentive latent).
+        d_x, d_y: input and output dimensions.
+        width: hidden width of every MLP (and the representation size).
+        depth: hidden layers per MLP.
+        min_scale: lower bound of the predictive standard deviation.
+    """
+
+    kind: str = "cnp"
+    d_x: int = 1
+    d_y: int = 1
+    width: int = 64
+    depth: int = 3
+    min_scale: float = 0.01
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, KINDS)
+        for name in ("d_x", "d_y", "width", "depth"):
+            check_positive_int(name, getattr(self, name))
+        check_positive("min_scale", self.min_scale)
+
+    @property
+    def is_latent(self) -> bool:
+        return self.kind != "cnp"
+
+    def init(self, key) -> dict:
+        """Parameters of the encoders and the decoder."""
+        w, d = self.width, self.depth
+        pair, keys = self.d_x + self.d_y, jax.random.split(key, 5)
+        params = {
+            "deterministic": _mlp_init(keys[0], [pair] + [w] * d + [w]),
+            "decoder": _mlp_init(keys[1], [self.d_x + w + (w if self.is_latent else 0)] + [w] * d + [2 * self.d_y]),
+        }
+        if self.is_latent:
+            params["latent"] = _mlp_init(keys[2], [pair] + [w] * d + [2 * w])
+        if self.kind == "anp":
+            params["query"] = _mlp_init(keys[3], [self.d_x, w, w])
+            params["key"] = _mlp_init(keys[4], [self.d_x, w, w])
+        return params
+
+    def representation(self, params, x_c, y_c, mask_c, x_t):
+        """Deterministic path ``r(x*)`` for each target, ``(T, width)``."""
+        h = _mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
+        if self.kind != "anp":
+            return jnp.broadcast_to(_masked_mean(h, mask_c), (x_t.shape[0], h.shape[1]))
+        q, k = _mlp(params["query"], x_t), _mlp(params["key"], x_c)
+        scores = jnp.where(mask_c[None, :], q @ k.T / math.sqrt(self.width), -jnp.inf)
+        weights = jnp.where(jnp.any(mask_c), jax.nn.softmax(scores, axis=-1), 0.0)
+        return jnp.nan_to_num(weights) @ h
+
+    def latent(self, params, x, y, mask):
+        """``q(z | set)``: mean and standard deviation, each ``(width,)``."""
+        s = _masked_mean(_mlp(params["latent"], jnp.concatenate([x, y], -1)), mask)
+        mean, raw = jnp.split(s, 2)
+        return mean, 0.1 + 0.9 * jax.nn.sigmoid(raw)
+
+    def decode(self, params, x_t, r, z=None):
+        """Predictive ``(loc, scale)``, each ``(T, d_y)``."""
+        parts = [x_t, r] if z is None else [x_t, r, jnp.broadcast_to(z, (x_t.shape[0], z.shape[0]))]
+        loc, raw = jnp.split(_mlp(params["decoder"], jnp.concatenate(parts, -1)), 2, axis=-1)
+        return loc, self.min_scale + jax.nn.softplus(raw)
+
+    def predict(self, params, x_c, y_c, mask_c, x_t, key, num_samples: int):
+        """Members' ``(loc, scale)`` ``(S, T, d_y)``: S latent draws from ``q(z | C)`` (S = 1 for a CNP)."""
+        r = self.representation(params, x_c, y_c, mask_c, x_t)
+        if not self.is_latent:
+            return jax.tree_util.tree_map(lambda a: a[None], self.decode(params, x_t, r))
+        mean, scale = self.latent(params, x_c, y_c, mask_c)
+        z = mean + scale * jax.random.normal(key, (num_samples, mean.shape[0]))
+        return jax.vmap(lambda zi: self.decode(params, x_t, r, zi))(z)
+
+    def loss(self, params, task, key):
+        """Negative training objective per target point for one task (masks ``context``/``target``).
+
+        CNP: ``-mean_t log N(y_t | mu_t, sigma_t^2)``. Latent: the negative ELBO with one draw
+        ``z ~ q(z | T)``, divided by the number of targets.
+        """
+        x, y, mask_c, mask_t = task["x"], task["y"], task["context"], task["target"]
+        r = self.representation(params, x, y, mask_c, x)
+        num_targets = jnp.sum(mask_t)
+        if self.is_latent:
+            post_mean, post_scale = self.latent(params, x, y, mask_t)
+            prior_mean, prior_scale = self.latent(params, x, y, mask_c)
+            z = post_mean + post_scale * jax.random.normal(key, post_mean.shape)
+            kl = jnp.sum(jnp.log(prior_scale / post_scale)
+                         + (post_scale**2 + (post_mean - prior_mean) ** 2) / (2 * prior_scale**2) - 0.5)
+            loc, scale = self.decode(params, x, r, z)
+        else:
+            kl = 0.0
+            loc, scale = self.decode(params, x, r)
+        log_lik = jnp.sum(jnp.where(mask_t[:, None], gaussian_log_prob(y, loc, scale), 0.0))
+        return -(log_lik - kl) / num_targets
