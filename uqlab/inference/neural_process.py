@@ -62,9 +62,13 @@ class NPTrain(Method):
         from uqlab.models.neural_process import NeuralProcess
 
         if not isinstance(model, NeuralProcess):
-            raise TypeError(f"model: NPTrain needs a uqlab.models.neural_process.NeuralProcess, got {type(model).__name__}")
+            raise TypeError(
+                f"model: NPTrain needs a uqlab.models.neural_process.NeuralProcess, got {type(model).__name__}"
+            )
         if not hasattr(tasks, "sample"):
-            raise TypeError(f"tasks: expected a task generator with sample(key, batch_size), got {type(tasks).__name__}")
+            raise TypeError(
+                f"tasks: expected a task generator with sample(key, batch_size), got {type(tasks).__name__}"
+            )
         start = time.perf_counter()
         init_key, steps_key, predict_key = jax.random.split(as_key(key), 3)
         params = model.init(init_key)

@@ -6,4 +6,7 @@ from uqlab.models.gp import GP
 from uqlab.models.likelihoods import Gaussian, Heteroscedastic, StudentT
 from uqlab.models.priors import prior_predictive
 
-__all__ = ["Model", "log_joint", "BayesianMLP", "DropoutMLP", "Gaussian", "Heteroscedastic", "StudentT", "GP", "prior_predictive"]
+__all__ = [
+    "Model", "log_joint", "BayesianMLP", "DropoutMLP", "Gaussian", "Heteroscedastic", "StudentT", "GP",
+    "prior_predictive",
+]
