@@ -61,7 +61,7 @@ def test_bad_method_settings(name, settings, match):
 @pytest.mark.parametrize(
     "settings, match",
     [
-        ({"prior_scale": 0.0}, "prior_scale: expected a finite number > 0"),
+        ({"prior_scale": 0.0}, r"prior_scale(\[0\])?: expected a finite number > 0"),
         ({"widths": (8, 0)}, r"widths\[1\]: expected an integer >= 1"),
         ({"activation": "swish2"}, "activation: expected one of"),
         ({"prior": "laplace"}, "prior: expected one of"),
