@@ -56,8 +56,28 @@ def test_hashable_by_content_and_dropout():
     assert a != PINN(collocation=np.asarray(Z2) + 1.0, widths=(8,))
     dropout = a.replace(dropout_rate=0.3)
     params = dropout.init(jax.random.PRNGKey(0))
+    key = jax.random.PRNGKey(1)
     assert dropout.log_extra(params) == a.log_extra(params)
-    assert dropout.log_extra(params, key=jax.random.PRNGKey(1)) != dropout.log_extra(params)
+    # dropout only in training mode, as for the data term (log_joint passes the same key and train)
+    assert dropout.log_extra(params, key=key) == a.log_extra(params)
+    assert dropout.log_extra(params, key=key, train=True) != dropout.log_extra(params)
+
+
+def test_adaptive_slopes_scale_preactivations():
+    """exp(s) * (h W + b) per unit: s = 0 is the plain network, s = log 2 doubles W and b."""
+    plain = PINN(collocation=np.asarray(Z2), widths=(8, 8), nu=0.02)
+    adaptive = plain.replace(adaptive_slopes=True)
+    params = adaptive.init(jax.random.PRNGKey(0))
+    assert [s.shape for s in params["log_slope"]] == [(8,), (8,)]
+    base = {k: v for k, v in params.items() if k != "log_slope"}
+    np.testing.assert_allclose(adaptive.fields(params, Z2), plain.fields(base, Z2), rtol=1e-6)
+    doubled = {**params, "log_slope": [s + jnp.log(2.0) for s in params["log_slope"]]}
+    scaled = {**base, "net": [{"w": 2 * lay["w"], "b": 2 * lay["b"]} for lay in base["net"][:-1]] + [base["net"][-1]]}
+    np.testing.assert_allclose(adaptive.fields(doubled, Z2), plain.fields(scaled, Z2), rtol=1e-5, atol=1e-6)
+    # the slopes have their own Gaussian prior: log p differs by exactly the log-slope prior terms
+    prior_gap = adaptive.log_prior(doubled) - adaptive.log_prior(params)
+    expected = 16 * (0.0 - np.log(2.0) ** 2) / (2 * adaptive.log_slope_prior[1] ** 2)
+    assert float(prior_gap) == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.parametrize(

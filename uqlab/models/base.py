@@ -42,9 +42,13 @@ class Model:
     def log_likelihood(self, params, batch, *, key=None, train=False):  # pragma: no cover
         raise NotImplementedError
 
-    def log_extra(self, params, *, key=None):
-        """Log-density terms not tied to data points (none by default)."""
-        del params, key
+    def log_extra(self, params, *, key=None, train=False):
+        """Log-density terms not tied to data points (none by default).
+
+        ``key`` and ``train`` are those given to :meth:`log_likelihood` (stochastic layers such
+        as dropout are on only when ``train`` is true and a key is given).
+        """
+        del params, key, train
         return jnp.zeros(())
 
     def quantities(self, params) -> dict:
@@ -69,4 +73,4 @@ def log_joint(model: Model, params, batch: dict, num_points: int, *, key=None, t
     """
     log_lik = model.log_likelihood(params, batch, key=key, train=train)
     rescale = num_points / log_lik.shape[0]
-    return model.log_prior(params) + rescale * jnp.sum(log_lik) + model.log_extra(params, key=key)
+    return model.log_prior(params) + rescale * jnp.sum(log_lik) + model.log_extra(params, key=key, train=train)

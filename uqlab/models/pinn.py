@@ -35,6 +35,9 @@ References:
     Raissi, Perdikaris, Karniadakis (2019). Physics-informed neural networks. J. Comput. Phys.
     378, 686-707.
 
+    Jagtap, Kawaguchi, Karniadakis (2020). Locally adaptive activation functions with slope
+    recovery for deep and physics-informed neural networks. Proc. R. Soc. A 476, 20200334.
+
     Yang, Meng, Karniadakis (2021). B-PINNs: Bayesian physics-informed neural networks for
     forward and inverse PDE problems with noisy data. J. Comput. Phys. 425, 109913.
 
@@ -172,7 +175,12 @@ class PINN(Model):
         nu: the known coefficient (forward problem), or None to infer it (inverse problem).
         log_nu_prior: ``(loc, scale)`` of the Gaussian prior on ``log nu`` when inferred.
         output_scale: the network's raw outputs are multiplied by this (field magnitude).
-        dropout_rate: hidden-unit dropout when a key is given (MC dropout).
+        dropout_rate: hidden-unit dropout in training mode (MC dropout).
+        adaptive_slopes: scale each hidden unit's pre-activation by a learned ``exp(s)``
+            (locally adaptive activations, Jagtap, Kawaguchi & Karniadakis 2020): a few steep
+            units can then form a shock of width ~nu without the weights having to grow by
+            orders of magnitude, which plain gradient training of a PINN reaches only slowly.
+        log_slope_prior: ``(loc, scale)`` of the Gaussian prior on each log-slope ``s``.
     """
 
     equation: BurgersEquation | VorticityEquation = dataclasses.field(default_factory=BurgersEquation)
@@ -187,6 +195,8 @@ class PINN(Model):
     log_nu_prior: tuple[float, float] = (math.log(0.01), 1.0)
     output_scale: float = 1.0
     dropout_rate: float = 0.0
+    adaptive_slopes: bool = False
+    log_slope_prior: tuple[float, float] = (0.0, 2.0)
 
     def __post_init__(self):
         if not isinstance(self.equation, (BurgersEquation, VorticityEquation)):
@@ -208,7 +218,11 @@ class PINN(Model):
         check_positive("log_nu_prior[1]", self.log_nu_prior[1])
         check_positive("output_scale", self.output_scale)
         check_probability("dropout_rate", self.dropout_rate)
-        self.network  # validates widths, activation, prior
+        if not isinstance(self.adaptive_slopes, bool):
+            raise TypeError(f"adaptive_slopes: expected True or False, got {self.adaptive_slopes!r}")
+        object.__setattr__(self, "log_slope_prior", tuple(self.log_slope_prior))
+        check_positive("log_slope_prior[1]", self.log_slope_prior[1])
+        _ = self.network  # validates widths, activation, prior
 
     @property
     def network(self) -> BayesianMLP:
@@ -228,6 +242,8 @@ class PINN(Model):
     def init(self, key) -> dict:
         """Network weights, likelihood parameters and (inverse problems) ``log nu`` at its prior mean."""
         params = {"net": self.network.init(key)["net"], "lik": self.likelihood.init(1)}
+        if self.adaptive_slopes:
+            params["log_slope"] = [jnp.full(w, self.log_slope_prior[0], jnp.result_type(float)) for w in self.widths]
         if self.inverse:
             params["log_nu"] = jnp.asarray(self.log_nu_prior[0], jnp.result_type(float))
         return params
@@ -239,9 +255,27 @@ class PINN(Model):
     def fields(self, params, z, *, key=None, train=False):
         """All fields ``(N, num_fields)`` at physical points ``z`` ``(N, d_in)``."""
         net = self.network
-        h = net.features({"net": params["net"]}, self.equation.embed(z), key=key, train=train)
+        if self.adaptive_slopes:
+            h = self._adaptive_features(params, self.equation.embed(z), key=key, train=train)
+        else:
+            h = net.features({"net": params["net"]}, self.equation.embed(z), key=key, train=train)
         last = params["net"][-1]
         return self.output_scale * (h @ last["w"] + last["b"])
+
+    def _adaptive_features(self, params, h, *, key=None, train=False):
+        """Hidden layers ``h <- act(exp(s) * (h W + b))`` with a learned log-slope ``s`` per unit."""
+        from uqlab.models.bnn import ACTIVATIONS
+
+        act = ACTIVATIONS[self.activation]
+        use_dropout = train and key is not None and self.dropout_rate > 0
+        hidden = params["net"][:-1]
+        keys = jax.random.split(key, len(hidden)) if use_dropout else [None] * len(hidden)
+        for layer, log_slope, k in zip(hidden, params["log_slope"], keys):
+            h = act(jnp.exp(log_slope) * (h @ layer["w"] + layer["b"]))
+            if use_dropout:
+                keep = jax.random.bernoulli(k, 1.0 - self.dropout_rate, h.shape)
+                h = jnp.where(keep, h / (1.0 - self.dropout_rate), 0.0)
+        return h
 
     def apply(self, params, x, *, key=None, train=False):
         """Predictive ``(loc, scale)`` of the observed field, each ``(N, 1)``."""
@@ -252,6 +286,8 @@ class PINN(Model):
         log_p = self.network.log_prior({"net": params["net"], "lik": {}}) + self.likelihood.log_prior(params["lik"])
         if self.inverse:
             log_p += gaussian_log_prob(params["log_nu"], *self.log_nu_prior)
+        if self.adaptive_slopes:
+            log_p += sum(jnp.sum(gaussian_log_prob(s, *self.log_slope_prior)) for s in params["log_slope"])
         return log_p
 
     def log_likelihood(self, params, batch, *, key=None, train=False):
@@ -259,15 +295,15 @@ class PINN(Model):
         loc, scale = self.apply(params, batch["x"], key=key, train=train)
         return jnp.sum(gaussian_log_prob(batch["y"], loc, scale), axis=-1)
 
-    def residuals(self, params, *, key=None):
-        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``key`` is given)."""
+    def residuals(self, params, *, key=None, train=False):
+        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``train`` and ``key``)."""
         z = jnp.asarray(self.collocation.values, jnp.result_type(float))
-        field = lambda p: self.fields(params, p, key=key, train=key is not None)  # noqa: E731
+        field = lambda p: self.fields(params, p, key=key, train=train)  # noqa: E731
         return self.equation.residual(field, z, self.coefficient(params))
 
-    def log_extra(self, params, *, key=None):
-        """``sum_m log N(0 | R(z_m), sigma_r^2)``: the physics term."""
-        return jnp.sum(gaussian_log_prob(self.residuals(params, key=key), 0.0, self.residual_scale))
+    def log_extra(self, params, *, key=None, train=False):
+        """``sum_m log N(0 | R(z_m), sigma_r^2)``: the physics term (same dropout as the data term)."""
+        return jnp.sum(gaussian_log_prob(self.residuals(params, key=key, train=train), 0.0, self.residual_scale))
 
     def quantities(self, params) -> dict:
         """``{"nu": nu}`` for inverse problems, else empty."""
