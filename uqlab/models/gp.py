@@ -131,12 +131,15 @@ class GP:
         return chol, alpha
 
     def log_marginal_likelihood(self, params, x, y):
-        """``log p(y | X, theta)`` summed over target columns (a scalar)."""
-        chol, alpha = self._factor(params, x, y)
-        resid = y - self.mean_fn(params, x)
-        n, d = y.shape
-        log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
-        return -0.5 * jnp.sum(resid * alpha) - d * log_det - 0.5 * n * d * math.log(2 * math.pi)
+        """``log p(y | X, theta)`` summed over target columns (a scalar).
+
+        Reverse-mode gradients use the closed form (see :func:`gaussian_log_marginal`), about
+        twice as fast as differentiating through the Cholesky factorisation; forward-mode
+        differentiation (``jax.jvp``, ``jax.hessian``) is not supported.
+        """
+        k = self.kernel(params["kernel"], x, x)
+        k = k + (self.noise(params) ** 2 + self.jitter) * jnp.eye(x.shape[0], dtype=k.dtype)
+        return gaussian_log_marginal(k, y - self.mean_fn(params, x))
 
     def predict_f(self, params, x, y, x_star):
         """Latent posterior ``f(x*) | y``: mean ``(M, d_out)`` and variance ``(M,)``."""
@@ -152,6 +155,52 @@ class GP:
         mean, var = self.predict_f(params, x, y, x_star)
         scale = jnp.sqrt(var + self.noise(params) ** 2)[:, None]
         return mean, jnp.broadcast_to(scale, mean.shape)
+
+
+@jax.custom_vjp
+def gaussian_log_marginal(cov, resid):
+    """``sum_j log N(resid[:, j] | 0, cov)`` with a closed-form reverse-mode gradient.
+
+    With ``cov = L L^T``, ``alpha = cov^{-1} resid`` and ``d`` columns, the cotangents are
+    (Rasmussen & Williams 2006, eq. 5.9)
+
+    .. math::
+
+        \\frac{\\partial}{\\partial K} = \\tfrac12\\big(\\alpha \\alpha^T - d\\, K^{-1}\\big),
+        \\qquad \\frac{\\partial}{\\partial r} = -\\alpha,
+
+    so the backward pass costs one ``cho_solve`` against the identity (about ``2 N^3`` flops)
+    instead of the transposed Cholesky derivative that autodiff builds (about twice that),
+    and the kernel's own gradient is then a cheap ``O(N^2)`` vector-Jacobian product.
+
+    Args:
+        cov: ``(N, N)`` symmetric positive-definite covariance (noise and jitter included).
+        resid: ``(N, d)`` residuals ``y - m(X)``.
+
+    Returns:
+        The scalar log density; NaN if ``cov`` is not numerically positive definite.
+    """
+    return _gaussian_log_marginal_fwd(cov, resid)[0]
+
+
+def _gaussian_log_marginal_fwd(cov, resid):
+    chol = jnp.linalg.cholesky(cov)
+    alpha = jax.scipy.linalg.cho_solve((chol, True), resid)
+    n, d = resid.shape
+    log_det = jnp.sum(jnp.log(jnp.diagonal(chol)))
+    value = -0.5 * jnp.sum(resid * alpha) - d * log_det - 0.5 * n * d * math.log(2 * math.pi)
+    return value, (chol, alpha)
+
+
+def _gaussian_log_marginal_bwd(saved, g):
+    chol, alpha = saved
+    eye = jnp.eye(chol.shape[0], dtype=chol.dtype)
+    cov_inv = jax.scipy.linalg.cho_solve((chol, True), eye)
+    d_cov = 0.5 * g * (alpha @ alpha.T - alpha.shape[1] * cov_inv)
+    return d_cov, -g * alpha
+
+
+gaussian_log_marginal.defvjp(_gaussian_log_marginal_fwd, _gaussian_log_marginal_bwd)
 
 
 def _without_mean(params: dict) -> dict:
