@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import pathlib
 
 import numpy as np
 
 from uqlab._io import atomic_write
 
-__all__ = ["Checkpoint", "run_fingerprint"]
+__all__ = ["Checkpoint", "check_checkpoint_path", "run_fingerprint"]
 
 FORMAT = "uqlab-checkpoint"
 FORMAT_VERSION = 1
@@ -43,6 +44,13 @@ def _data_hash(data) -> str:
         digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+def check_checkpoint_path(value) -> str | None:
+    """A method's ``checkpoint`` setting as a ``str`` path (or None); ``TypeError`` for anything else."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"checkpoint: expected a file path or None, got {type(value).__name__}")
+    return None if value is None else os.fspath(value)
 
 
 def run_fingerprint(method, model, data, key) -> dict:

@@ -31,6 +31,7 @@ import numpy as np
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
 from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_numerics
+from uqlab.inference.checkpoint import Checkpoint, check_checkpoint_path, run_fingerprint
 from uqlab.inference.transform import Transform, scan_with_progress
 
 __all__ = ["SGLD", "SGHMC", "sgmcmc_kernel", "step_size_schedule"]
@@ -119,6 +120,9 @@ class _SGMCMC(Method):
         num_cycles: cosine cycles M (cyclical only; >= 1).
         exploration_fraction: share of each cycle spent exploring, in [0, 1) (cyclical only).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file written after every chunk of steps and resumed from when it exists
+            (same key, model, data and settings: the resumed draws equal an uninterrupted run's bit
+            for bit; see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "sgmcmc"
@@ -132,6 +136,7 @@ class _SGMCMC(Method):
     num_cycles: int = 4
     exploration_fraction: float = 0.5
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
         check_positive("step_size", self.step_size)
@@ -144,6 +149,7 @@ class _SGMCMC(Method):
         if self.schedule == "cyclical":
             check_positive_int("num_cycles", self.num_cycles)
         check_probability("exploration_fraction", self.exploration_fraction)
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
     def _kernel_settings(self) -> dict:  # pragma: no cover - interface
         raise NotImplementedError
@@ -193,14 +199,17 @@ class _SGMCMC(Method):
         keys = jax.random.split(run_key, num_steps * c).reshape(num_steps, c, -1)
         dtype = jnp.result_type(float)
         start = time.perf_counter()
+        checkpoint = None if self.checkpoint is None else Checkpoint(self.checkpoint, run_fingerprint(self, model, data, key))
         (_, draws, _), _ = scan_with_progress(
             step, (positions, buffer, jnp.zeros((), jnp.int32)), (keys, jnp.asarray(sizes, dtype), jnp.asarray(keep)),
-            num_steps=num_steps, desc=label, progress=self.progress, collect=False,
+            num_steps=num_steps, desc=label, progress=self.progress, collect=False, checkpoint=checkpoint,
         )
         draws = jax.block_until_ready(draws)
         seconds = time.perf_counter() - start
         warn_numerics(label, np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(jax.device_get(draws))]),
                       "the draws")
+        if checkpoint is not None:
+            checkpoint.finish()
         particles = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)
         info = {
             "fit_seconds": seconds,
