@@ -380,6 +380,32 @@ _SIZES = {  # mode -> (observations forward, inverse, collocation points)
     "full": (2000, 4000, 4000),
 }
 
+WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
+"""Hidden widths of the ``(w, psi)`` network per mode."""
+
+SETTINGS = {
+    "quick": {
+        "nuts": {"init": "map", "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
+                 "num_samples": 30, "num_chains": 2, "max_tree_depth": 4},
+        "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2},
+        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.01, "num_passes": 30},
+    },
+    "default": {
+        "nuts": {"init": "map", "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
+                 "num_samples": 100, "num_chains": 2, "max_tree_depth": 5},
+        "ensemble": {"num_members": 5, "num_steps": 3000, "learning_rate": 5e-3},
+        "mc_dropout": {"num_steps": 3000, "learning_rate": 5e-3, "dropout_rate": 0.01},
+    },
+    "full": {
+        "nuts": {"init": "map", "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
+                 "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
+        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
+        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.01},
+    },
+}
+"""Method settings per mode; as for Burgers, NUTS chains start from Adam-optimised prior draws
+(from the prior they need most of the warmup to reach the typical set)."""
+
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
              nu: float, t_max: float, n: int, num_t: int, forcing: str):
@@ -423,6 +449,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         f"ns-{'inverse' if inverse else 'forward'}", points=points, field=w.ravel(), grid_shape=(num_t, n, n),
         test_index=pde.subgrid((num_t, n, n), (1, 2, 2)), collocation=collocation, num_obs=num_obs,
         noise=noise, rng=rng, make_model=make_model, mode=mode, nu=float(nu), inverse=inverse,
+        settings=SETTINGS[mode], widths=WIDTHS[mode],
         description=f"2-D Navier-Stokes vorticity ({kind}, {forcing} forcing), nu={nu:.4g}, {n}x{n}x{num_t} grid, "
         f"{num_obs} observations, {noise:.0%} noise",
     )

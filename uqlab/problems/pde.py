@@ -46,8 +46,9 @@ SETTINGS = {
         "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.01},
     },
 }
-"""Method settings per mode: quick (seconds to a minute per method), default (a problem in about
-15 minutes on 2 cores), full (paper-quality, hours)."""
+"""Generic method settings per mode: quick (seconds to a minute per method), default (a problem in
+about 15 minutes on 2 cores), full (paper-quality, hours). A problem module may pass its own to
+:func:`build` (Burgers does: its shock needs longer training and MAP-started chains)."""
 
 WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
 """Hidden widths of the field network per mode."""
@@ -84,6 +85,8 @@ def build(
     nu: float,
     inverse: bool,
     description: str,
+    settings: dict | None = None,
+    widths: tuple[int, ...] | None = None,
 ) -> Problem:
     """Assemble a :class:`~uqlab.problems.Problem` from a reference field.
 
@@ -102,7 +105,12 @@ def build(
         nu: the true coefficient.
         inverse: infer ``nu`` (else it is given to the model).
         description: one line for reports.
+        settings: per method name, its settings (None: :data:`SETTINGS` of ``mode``); become
+            ``Problem.method_settings``.
+        widths: hidden widths of the field network (None: :data:`WIDTHS` of ``mode``).
     """
+    settings = SETTINGS[mode] if settings is None else settings
+    widths = WIDTHS[mode] if widths is None else tuple(widths)
     if num_obs > len(points):
         raise ValueError(f"num_obs: expected at most the {len(points)} grid points, got {num_obs}")
     noise_scale = float(noise * field.std())
@@ -116,12 +124,12 @@ def build(
     model_noise = max(noise_scale, 1e-3 * output_scale)
 
     def model():
-        return make_model(collocation, model_noise, None if inverse else nu, output_scale, WIDTHS[mode])
+        return make_model(collocation, model_noise, None if inverse else nu, output_scale, widths)
 
     test_shape = _test_shape(grid_shape, test_index)
     truth = {"nu": nu, "noise_scale": noise_scale, "f_test": field[test_index], "test_grid_shape": test_shape}
     return Problem(
-        name, data, model, SETTINGS[mode], truth, description, quantities=("nu",) if inverse else (),
+        name, data, model, settings, truth, description, quantities=("nu",) if inverse else (),
         report_sections=report_sections,
     )
 
@@ -225,14 +233,16 @@ def _confidence_section(comparison) -> dict:
 
 
 def _field_section(comparison) -> dict:
-    from uqlab.diagnostics.plots import _pyplot, figure_to_base64
+    from matplotlib.figure import Figure  # object-oriented API: no pyplot state, no backend switch
 
-    plt = _pyplot()
+    from uqlab.diagnostics.plots import figure_to_base64
+
     shape = comparison.truth["test_grid_shape"]
     truth = np.asarray(comparison.truth["f_test"]).reshape(shape)
     last = (lambda a: a[-1]) if len(shape) == 3 else (lambda a: a.T)
     methods = list(comparison.predictives)
-    fig, axes = plt.subplots(len(methods), 4, figsize=(13, 2.6 * len(methods)), squeeze=False)
+    fig = Figure(figsize=(13, 2.6 * len(methods)))
+    axes = fig.subplots(len(methods), 4, squeeze=False)
     for row, method in zip(axes, methods):
         pred = comparison.predictives[method]
         mean, std = pred.mean[:, 0].reshape(shape), pred.std[:, 0].reshape(shape)
