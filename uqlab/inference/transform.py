@@ -46,7 +46,7 @@ def scan_with_progress(
 ):
     """Run ``carry, out = step(carry, x)`` over ``num_steps`` steps in jitted scan chunks.
 
-    Chunks all have one length (the last is padded with skipped steps), so the scan compiles
+    Chunks all have one length (the last is padded with discarded steps), so the scan compiles
     once. The result does not depend on the chunking: step ``i`` always sees ``xs[i]``.
 
     Args:
@@ -78,25 +78,29 @@ def scan_with_progress(
         return jnp.concatenate([a, jnp.repeat(a[-1:], padded - num_steps, axis=0)]) if padded > num_steps else a
 
     xs = jax.tree_util.tree_map(pad, xs)
+    # Weak-typed leaves (from Python scalars) come back strongly typed after the first chunk,
+    # which would make the chunk trace and compile twice.
+    carry = jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=jnp.result_type(a)), carry)
     active = jnp.arange(padded) < num_steps
-
-    out_shape = jax.eval_shape(step, carry, jax.tree_util.tree_map(lambda a: a[0], xs))[1]
-
-    def skip(carry, x):
-        del x
-        return carry, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), out_shape)
 
     def masked_step(carry, inputs):
         x, is_active = inputs
-        # A scalar predicate shared by all chains: a real branch, so padded steps cost nothing.
-        carry, out = jax.lax.cond(is_active, step, skip, carry, x)
+        new_carry, out = step(carry, x)
+        if padded == num_steps:
+            return new_carry, (out if collect else None)
+        # Padded steps (at most one chunk's worth, only when num_steps has no divisor near
+        # num_steps / num_chunks) run and are discarded. A lax.cond with a skip branch would cost
+        # nothing at run time but needs the output shapes, i.e. a second trace of ``step``,
+        # which for vmapped NUTS takes longer than a few wasted steps.
+        carry = jax.tree_util.tree_map(lambda new, old: jnp.where(is_active, new, old), new_carry, carry)
         return carry, (out if collect else None)
 
     run_chunk = jax.jit(lambda c, inputs: jax.lax.scan(masked_step, c, inputs))
     stack = lambda parts: jax.tree_util.tree_map(lambda *p: np.concatenate(p)[:num_steps], *parts)  # noqa: E731
     first, outs = 0, []
     if checkpoint is not None:
-        first, carry, done = checkpoint.restore(desc, carry, jax.tree_util.tree_structure(out_shape) if collect else None)
+        out_tree = jax.tree_util.tree_structure(jax.eval_shape(step, carry, jax.tree_util.tree_map(lambda a: a[0], xs))[1])
+        first, carry, done = checkpoint.restore(desc, carry, out_tree if collect else None)
         outs = [done] if done is not None else []
     with tqdm(total=num_steps, initial=first, desc=desc, disable=not progress_enabled(progress), leave=False) as bar:
         for start in range(first, num_steps, chunk):  # chunk starts: multiples of chunk below num_steps
