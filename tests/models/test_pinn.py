@@ -22,6 +22,16 @@ def test_burgers_residual_of_analytic_field():
     np.testing.assert_allclose(BurgersEquation().residual(field, Z2, nu)[:, 0], expected, atol=2e-5)
 
 
+def test_burgers_residual_vanishes_on_the_exact_viscous_shock():
+    """u = -tanh(x / (2 nu)) is a steady solution: u u_x = nu u_xx exactly."""
+    nu = 0.05
+    field = lambda z: -jnp.tanh(z[:, :1] / (2 * nu)) + 0.0 * z[:, 1:]  # noqa: E731
+    residual = BurgersEquation().residual(field, Z2, nu)
+    # |u u_x| reaches 1 / (2 nu) = 10 here: float32 relative error ~1e-7 per term
+    np.testing.assert_allclose(residual, 0.0, atol=1e-4)
+    assert np.abs(BurgersEquation().residual(field, Z2, 2 * nu)).max() > 0.1
+
+
 def test_vorticity_residual_vanishes_on_taylor_green():
     """w = 2 cos x cos y e^{-2 nu t}, psi = w / 2 solves the unforced equation exactly."""
     nu = 0.07
