@@ -48,8 +48,48 @@ def test_crps_blocking_does_not_change_values():
     pred = Predictive(rng.normal(size=(7, 30, 2)), rng.uniform(0.5, 1.0, (7, 30, 2)))
     y = rng.normal(size=(30, 2))
     np.testing.assert_allclose(
-        metrics.crps_values(pred, y, max_pair_elements=49), metrics.crps_values(pred, y), rtol=1e-12
+        metrics.crps_values(pred, y, block_elements=49), metrics.crps_values(pred, y), rtol=1e-12
     )
+
+
+def _crps_float64_all_pairs(pred, y):
+    """Reference: the mixture CRPS with every (i, j) pair in float64 and scipy's exact normal CDF."""
+    s = pred.num_members
+    loc, var = pred.loc.reshape(s, -1), (pred.scale**2).reshape(s, -1)
+    first = np.mean(metrics._expected_abs_normal(loc - y.reshape(1, -1), var), axis=0)
+    half_pairs = sum(np.sum(metrics._expected_abs_normal(loc - loc[i], var + var[i]), axis=0) for i in range(s)) / (2 * s**2)
+    return first - half_pairs, half_pairs
+
+
+@pytest.mark.parametrize("units, offset", [(1.0, 0.0), (1e-9, 3e-6), (1e7, 5e9)])
+def test_crps_float32_pair_term_within_its_error_bound(units, offset):
+    """The documented bound: |error| <= 1e-5 * E|X - X'| / 2 per target, in any units (float32 works
+    on standardised members), for many members, wide and narrow mixtures and far targets."""
+    rng = np.random.default_rng(7)
+    s, n = 60, 400
+    spread = np.exp(rng.uniform(-4, 3, (1, n, 1)))  # member means from tight to far apart
+    pred = Predictive(offset + units * spread * rng.normal(size=(s, n, 1)), units * np.exp(rng.uniform(-3, 1, (s, n, 1))))
+    y = pred.mean + units * rng.standard_cauchy(size=(n, 1))
+    reference, half_pairs = _crps_float64_all_pairs(pred, y)
+    error = np.abs(metrics.crps_values(pred, y)[:, 0] - reference)
+    assert np.all(error <= 1e-5 * half_pairs)
+    # And one target against properscoring's quadrature, in standardised units (CRPS is shift- and scale-equivariant).
+    mixture = _MixtureCDF((pred.loc[:, 0, 0] - offset) / units, pred.scale[:, 0, 0] / units)
+    width = 12 * (spread[0, 0, 0] + 3)
+    quadrature = properscoring.crps_quadrature((y[0, 0] - offset) / units, mixture, xmin=-width, xmax=width)
+    assert metrics.crps_values(pred[0], y[:1])[0, 0] / units == pytest.approx(quadrature, rel=1e-5)
+
+
+def test_crps_threads_give_the_same_values(monkeypatch):
+    from uqlab import predictive
+
+    rng = np.random.default_rng(8)
+    pred = Predictive(rng.normal(size=(9, 50, 2)), rng.uniform(0.5, 1.0, (9, 50, 2)))
+    y = rng.normal(size=(50, 2))
+    serial = metrics.crps_values(pred, y, block_elements=90)
+    blockwise = predictive._blockwise
+    monkeypatch.setattr(metrics, "_blockwise", lambda *a, **k: blockwise(*a, **{**k, "min_work": 0}))
+    np.testing.assert_array_equal(metrics.crps_values(Predictive(pred.loc, pred.scale), y, block_elements=90), serial)
 
 
 def test_crps_of_samples_matches_properscoring():

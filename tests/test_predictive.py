@@ -40,6 +40,53 @@ def test_quantile_inverts_cdf(mixture):
         np.testing.assert_allclose(mixture.cdf(v), level, atol=1e-8)
 
 
+@pytest.mark.parametrize("units", [1.0, 1e-8, 1e6])
+def test_fast_and_exact_quantiles_meet_their_tolerances(units):
+    rng = np.random.default_rng(2)
+    # Wide, tight and bimodal mixtures, far from the origin in any units.
+    loc = units * (1e3 + rng.normal(size=(20, 300, 1)) * np.exp(rng.uniform(-3, 3, (1, 300, 1))))
+    loc[:10, :50] += units * 40.0  # bimodal points
+    pred = Predictive(loc, units * rng.uniform(0.05, 1.0, (20, 300, 1)))
+    levels = np.array([1e-4, 0.05, 0.5, 0.95, 0.999])
+    for fast, tol in ((True, 1e-6), (False, 1e-12)):
+        for level, x in zip(levels, pred.quantile(levels, fast=fast)):
+            assert np.max(np.abs(pred.cdf(x) - level)) < tol, (fast, level)
+
+
+def test_logpdf_far_in_the_tails_matches_logsumexp():
+    from scipy import special
+
+    pred = Predictive(np.array([[[0.0]], [[1.0]]]), np.array([[[1e-3]], [[2.0]]]))
+    y = np.array([[400.0]])  # exp(-z^2/2) underflows for both members
+    z = (y[None] - pred.loc) / pred.scale
+    expected = special.logsumexp(-0.5 * z**2 - np.log(pred.scale) - 0.5 * np.log(2 * np.pi), axis=0) - np.log(2)
+    np.testing.assert_allclose(pred.logpdf(y), expected, rtol=1e-12)
+
+
+def test_predictive_arrays_and_moments_are_read_only(mixture):
+    for array in (mixture.loc, mixture.scale, mixture.mean, mixture.var, mixture.std):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0.0
+
+
+def test_blockwise_threads_cover_every_block_and_reraise():
+    from uqlab.predictive import _blockwise
+
+    out = np.zeros(103)
+
+    def fill(cols):
+        out[cols] += np.arange(103)[cols] + 1
+
+    _blockwise(fill, 103, 10, work=1.0, min_work=0.0)
+    np.testing.assert_array_equal(out, np.arange(103) + 1)
+
+    def fail(cols):
+        raise RuntimeError("block failed")
+
+    with pytest.raises(RuntimeError, match="block failed"):
+        _blockwise(fail, 103, 10, work=1.0, min_work=0.0)
+
+
 def test_single_gaussian_quantile_and_interval():
     pred = Predictive(np.zeros((1, 3, 1)), np.full((1, 3, 1), 2.0))
     lower, upper = pred.interval(0.9)

@@ -16,7 +16,10 @@ Everything is numpy: no jax, torch or arviz is imported here.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import special
@@ -47,7 +50,7 @@ class Predictive:
                 f"loc: expected an array of shape (S, N, D) with S >= 1, got shape {loc.shape}"
             )
         check_finite("loc", loc)
-        object.__setattr__(self, "loc", loc)
+        object.__setattr__(self, "loc", _frozen(loc.view()))
         if self.scale is not None:
             scale = np.broadcast_to(np.asarray(self.scale, dtype=np.float64), loc.shape)
             check_finite("scale", scale)
@@ -89,32 +92,33 @@ class Predictive:
         return Predictive(shift + scale * self.loc, new_scale)
 
     # ------------------------------------------------------------- moments
-    @property
+    # Moments are cached (read-only arrays): a Predictive is immutable and the metrics read them often.
+    @cached_property
     def mean(self) -> np.ndarray:
         """Predictive mean, shape ``(N, D)``."""
-        return self.loc.mean(axis=0)
+        return _frozen(self.loc.mean(axis=0))
 
-    @property
+    @cached_property
     def epistemic_var(self) -> np.ndarray:
         """Variance of the member means (model uncertainty), shape ``(N, D)``."""
-        return self.loc.var(axis=0)
+        return _frozen(self.loc.var(axis=0))
 
-    @property
+    @cached_property
     def aleatoric_var(self) -> np.ndarray:
         """Mean of the member variances (noise), shape ``(N, D)``; zero for pure samples."""
         if self.scale is None:
-            return np.zeros(self.shape)
-        return np.mean(self.scale**2, axis=0)
+            return _frozen(np.zeros(self.shape))
+        return _frozen(np.mean(self.scale**2, axis=0))
 
-    @property
+    @cached_property
     def var(self) -> np.ndarray:
         """Total predictive variance (law of total variance), shape ``(N, D)``."""
-        return self.epistemic_var + self.aleatoric_var
+        return _frozen(self.epistemic_var + self.aleatoric_var)
 
-    @property
+    @cached_property
     def std(self) -> np.ndarray:
         """Total predictive standard deviation, shape ``(N, D)``."""
-        return np.sqrt(self.var)
+        return _frozen(np.sqrt(self.var))
 
     # ------------------------------------------------------- distribution
     def _check_y(self, y) -> np.ndarray:
@@ -138,12 +142,24 @@ class Predictive:
         return self.scale if self.scale is not None else self._kde_bandwidth()[None]
 
     def logpdf(self, y) -> np.ndarray:
-        """Log density of the mixture at ``y`` (shape ``(N, D)``), per point and output."""
+        """Log density of the mixture at ``y`` (shape ``(N, D)``), per point and output.
+
+        :math:`\\log p(y) = m + \\log \\sum_s e^{-z_s^2/2 - m} / \\sigma_s - \\log S - \\tfrac12 \\log 2\\pi`
+        with :math:`z_s = (y - \\mu_s)/\\sigma_s` and :math:`m = \\max_s(-z_s^2/2)`: the closest member's
+        term is :math:`1/\\sigma_s`, so the sum never underflows (a log-sum-exp without ``S x N``
+        logarithms).
+        """
         y = self._check_y(y)
         sigma = self._component_scale()
-        z = (y[None] - self.loc) / sigma
-        log_comp = -0.5 * z**2 - np.log(sigma) - 0.5 * _LOG_2PI
-        return special.logsumexp(log_comp, axis=0) - np.log(self.num_members)
+        z = y[None] - self.loc
+        z /= sigma
+        np.square(z, out=z)
+        z *= -0.5
+        shift = z.max(axis=0)
+        z -= shift
+        np.exp(z, out=z)
+        z /= sigma
+        return shift + np.log(z.sum(axis=0)) - np.log(self.num_members) - 0.5 * _LOG_2PI
 
     def cdf(self, y) -> np.ndarray:
         """Mixture CDF at ``y`` (shape ``(N, D)``); empirical for pure samples."""
@@ -152,17 +168,26 @@ class Predictive:
             return np.mean(self.loc <= y[None], axis=0)
         return np.mean(special.ndtr((y[None] - self.loc) / self.scale), axis=0)
 
-    def quantile(self, q) -> np.ndarray:
+    def quantile(self, q, *, fast: bool = False) -> np.ndarray:
         """Quantiles of the mixture.
+
+        Mixture quantiles have no closed form; they are found by safeguarded Newton iteration on the
+        CDF (bisection whenever a step leaves the bracket formed by the members' own quantiles), all
+        levels of a block of points while its members sit in cache. A float32 phase with the
+        Abramowitz-Stegun normal tail (:func:`_erfc_f32`) gets within :math:`|F(x) - q| < 10^{-6}`;
+        unless ``fast``, float64 steps with the exact normal CDF then polish to a bracket of 1e-10
+        standard deviations or :math:`|F(x) - q| < 10^{-12}` (usually two steps: Newton converges
+        quadratically).
 
         Args:
             q: a probability or 1-D array of probabilities in (0, 1).
+            fast: stop after the float32 phase: :math:`|F(x) - q| \\le 10^{-6}`, so the quantile is off
+                by at most :math:`10^{-6}/f(x)` (f the density); what averaged scores need, at about a
+                third of the cost.
 
         Returns:
-            Array of shape ``(N, D)`` for scalar ``q``, else ``(len(q), N, D)``. Mixture quantiles
-            have no closed form; they are found by safeguarded Newton iteration on the CDF
-            (bisection whenever a step leaves the bracket), to 1e-10 relative width or
-            ``|F(x) - q| < 1e-12``; a handful of CDF evaluations instead of ~35 for bisection.
+            Array of shape ``(N, D)`` for scalar ``q``, else ``(len(q), N, D)``. Pure samples give
+            the empirical quantiles (``numpy.quantile``, linear interpolation).
         """
         q_arr = np.atleast_1d(np.asarray(q, dtype=np.float64))
         for value in q_arr:
@@ -170,17 +195,20 @@ class Predictive:
         if self.scale is None:
             out = np.quantile(self.loc, q_arr, axis=0)
         else:
-            out = np.stack([self._newton_quantile(value) for value in q_arr])
+            out = self._mixture_quantile(q_arr, fast)
         return out[0] if np.ndim(q) == 0 else out
 
-    def _newton_quantile(self, q: float, block_elements: int = 2**17) -> np.ndarray:
-        # Blocks of points keep the (S, points) temporaries in cache (about 2x faster).
-        loc, scale = self.loc.reshape(self.num_members, -1), self.scale.reshape(self.num_members, -1)
-        start = (self.mean + special.ndtri(q) * self.std).ravel()
-        block = max(1, block_elements // self.num_members)
-        out = [_newton_block(loc[:, i:i + block], scale[:, i:i + block], start[i:i + block], q)
-               for i in range(0, loc.shape[1], block)]
-        return np.concatenate(out).reshape(self.shape)
+    def _mixture_quantile(self, levels: np.ndarray, fast: bool, block_elements: int = 2**16) -> np.ndarray:
+        s = self.num_members
+        loc, scale = self.loc.reshape(s, -1), self.scale.reshape(s, -1)
+        center, spread = self.mean.ravel(), self.std.ravel()
+        out = np.empty((len(levels), loc.shape[1]))
+
+        def block(cols: slice) -> None:
+            out[:, cols] = _quantile_block(loc[:, cols], scale[:, cols], center[cols], spread[cols], levels, fast)
+
+        _blockwise(block, loc.shape[1], max(1, block_elements // s), work=30 * len(levels) * loc.size)
+        return out.reshape((len(levels),) + self.shape)
 
     def interval(self, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """Central interval with probability ``level``: the (1-level)/2 and (1+level)/2 quantiles."""
@@ -224,27 +252,147 @@ class Predictive:
 
 
 
-def _newton_block(loc: np.ndarray, scale: np.ndarray, start: np.ndarray, q: float) -> np.ndarray:
-    """Mixture ``q``-quantiles of ``(S, M)`` members by safeguarded Newton from ``start`` ``(M,)``."""
-    z = special.ndtri(q)
-    # Every member's own q-quantile brackets the mixture's q-quantile.
-    lo, hi = np.min(loc + z * scale, axis=0), np.max(loc + z * scale, axis=0)
-    x = np.clip(start, lo, hi)
-    active = np.flatnonzero(hi > lo)  # points still iterating (S = 1: none)
+def _blockwise(fn, size: int, block: int, *, work: float, min_work: float = 5e7) -> None:
+    """Call ``fn(cols)`` for consecutive slices of ``block`` columns out of ``size``.
+
+    When ``work`` (a rough count of elementary operations) exceeds ``min_work``, the slices are
+    spread over up to ``os.cpu_count()`` threads (at most 8): numpy releases the GIL inside its
+    loops, and each call writes only its own columns. Small jobs stay on the calling thread.
+    """
+    slices = [slice(start, start + block) for start in range(0, size, block)]
+    threads = min(len(slices), os.cpu_count() or 1, 8) if work > min_work else 1
+    if threads <= 1:
+        for cols in slices:
+            fn(cols)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(fn, slices):
+            pass  # re-raise any error
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+# Abramowitz & Stegun (1964) 7.1.26: erfc(x) = t P(t) exp(-x^2) + eps, t = 1 / (1 + p x), x >= 0,
+# |eps| <= 1.5e-7; written for x = z / sqrt(2) of a standard normal z.
+_AS_A = np.float32(0.3275911 / np.sqrt(2.0))
+_AS_P = tuple(np.float32(c) for c in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+
+
+def _erfc_f32(z: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """:math:`\\mathrm{erfc}(z/\\sqrt2) = 2(1 - \\Phi(z))` for float32 ``z >= 0``, in place and vectorised.
+
+    Abramowitz & Stegun (1964) 7.1.26, absolute error at most 1.5e-7 plus float32 rounding (about
+    1e-7); about 5x cheaper than ``scipy.special.ndtr`` in float64. Leaves
+    :math:`e^{-z^2/2}` in ``e`` (the normal density up to :math:`1/\\sqrt{2\\pi}`, which callers need
+    too), uses ``t`` as scratch and overwrites ``z`` with the result, which it returns.
+    """
+    np.multiply(z, _AS_A, out=t)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    np.square(z, out=e)
+    e *= np.float32(-0.5)
+    np.exp(e, out=e)
+    np.multiply(t, _AS_P[-1], out=z)
+    for coefficient in _AS_P[-2::-1]:
+        z += coefficient
+        z *= t
+    z *= e
+    return z
+
+
+def _quantile_block(loc, scale, center, spread, levels, fast: bool) -> np.ndarray:
+    """Mixture quantiles at ``levels`` for a block of ``(S, M)`` members; ``(len(levels), M)``.
+
+    The float32 phase works in standardised units ``w = (x - center) / spread`` (the mixture mean
+    and standard deviation per point), so float32 keeps its relative precision whatever the units.
+    """
+    std_loc = ((loc - center) / scale).astype(np.float32)  # u_s = w * (spread / sigma_s) - std_loc_s
+    ratio = (spread / scale).astype(np.float32)
+    out = np.empty((len(levels), loc.shape[1]))
+    for k, q in enumerate(levels):
+        z = special.ndtri(q)
+        # Every member's own q-quantile brackets the mixture's q-quantile.
+        member_quantiles = loc + z * scale
+        lo, hi = member_quantiles.min(axis=0), member_quantiles.max(axis=0)
+        x = np.clip(center + z * spread, lo, hi)
+        active = np.flatnonzero(hi > lo)  # points still iterating (S = 1: none)
+        x = _newton(x, lo.copy(), hi.copy(), active, q, _F32Cdf(std_loc, ratio, center, spread), 1e-6, 1e-6 * spread)
+        if not fast:
+            x = _newton(x, lo, hi, active, q, _F64Cdf(loc, scale), 1e-12, 1e-10 * spread)
+        out[k] = x
+    return out
+
+
+class _F32Cdf:
+    """Mixture CDF, density and density slope at ``x`` for the points ``index``, in float32 (see
+    :func:`_erfc_f32`); the slope lets :func:`_newton` take Halley steps (cubic convergence)."""
+
+    def __init__(self, std_loc, ratio, center, spread):
+        self.std_loc, self.ratio, self.center, self.spread = std_loc, ratio, center, spread
+
+    def __call__(self, x, index):
+        everything = index.size == self.std_loc.shape[1]
+        m = self.std_loc if everything else self.std_loc[:, index]
+        r = self.ratio if everything else self.ratio[:, index]
+        w = ((x - self.center[index]) / self.spread[index]).astype(np.float32)
+        u = w * r
+        u -= m
+        negative = np.signbit(u)
+        # Phi(u) = 1 - erfc(|u|/sqrt 2)/2 for u >= 0 and erfc(|u|/sqrt 2)/2 for u < 0.
+        tail = _erfc_f32(np.abs(u), np.empty_like(u), e := np.empty_like(u))
+        np.copysign(tail, u, out=tail)
+        s = m.shape[0]
+        cdf = (s - np.count_nonzero(negative, axis=0) - 0.5 * tail.sum(axis=0, dtype=np.float64)) / s
+        e *= r
+        norm = s * np.sqrt(2 * np.pi) * self.spread[index]
+        density = e.sum(axis=0, dtype=np.float64) / norm
+        e *= u
+        e *= r
+        slope = -e.sum(axis=0, dtype=np.float64) / (norm * self.spread[index])
+        return cdf, density, slope
+
+
+class _F64Cdf:
+    """Exact mixture CDF and density (``scipy.special.ndtr``) at ``x`` for the points ``index``."""
+
+    def __init__(self, loc, scale):
+        self.loc, self.scale = loc, scale
+
+    def __call__(self, x, index):
+        m, s = self.loc[:, index], self.scale[:, index]
+        u = (x - m) / s
+        density = np.mean(np.exp(-0.5 * u**2) / s, axis=0) / np.sqrt(2 * np.pi)
+        return np.mean(special.ndtr(u), axis=0), density, None
+
+
+def _newton(x, lo, hi, active, q, cdf, cdf_tol: float, x_tol: np.ndarray) -> np.ndarray:
+    """Safeguarded Newton (Halley when ``cdf`` gives the density slope) for ``F(x) = q`` at the
+    points ``active``; ``x``, ``lo``, ``hi`` are updated in place.
+
+    A point stops when :math:`|F(x) - q| <` ``cdf_tol`` (after one more Newton step inside the
+    bracket), or when the bracket or the step is below its ``x_tol`` (per point, in the units of
+    x; the mixture's standard deviation times a relative tolerance) plus four float64 ulps of x.
+    """
     for _ in range(100):
         if active.size == 0:
             break
-        xa, la, ha, m, s = x[active], lo[active], hi[active], loc[:, active], scale[:, active]
-        u = (xa - m) / s
-        error = np.mean(special.ndtr(u), axis=0) - q
-        density = np.mean(np.exp(-0.5 * u**2) / s, axis=0) / np.sqrt(2 * np.pi)
+        xa, la, ha = x[active], lo[active], hi[active]
+        value, density, slope = cdf(xa, active)
+        error = value - q
         la, ha = np.where(error < 0, xa, la), np.where(error < 0, ha, xa)
         with np.errstate(divide="ignore", invalid="ignore"):
+            if slope is not None:  # Halley: x - g / (g' - g g'' / (2 g'))
+                density = density - error * slope / (2 * density)
             step = xa - error / density
-        new = np.where((step > la) & (step < ha), step, 0.5 * (la + ha))
-        tol = 1e-10 * np.maximum(1.0, np.abs(new))
-        done = (np.abs(error) < 1e-12) | (ha - la <= tol) | (np.abs(new - xa) <= tol)
-        x[active] = np.where(np.abs(error) < 1e-12, xa, new)
+        inside = (step > la) & (step < ha)
+        new = np.where(inside, step, 0.5 * (la + ha))
+        tol = x_tol[active] + 4 * np.finfo(float).eps * np.abs(new)
+        close = np.abs(error) < cdf_tol
+        done = close | (ha - la <= tol) | (np.abs(new - xa) <= tol)
+        x[active] = np.where(close & ~inside, xa, new)
         lo[active], hi[active] = la, ha
         active = active[~done]
     return x

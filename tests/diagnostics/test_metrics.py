@@ -54,15 +54,26 @@ def test_quantile_loss_integrates_to_crps():
     assert 2 * np.mean([metrics.pinball(pred, y, t) for t in taus]) == pytest.approx(metrics.crps(pred, y), rel=2e-3)
 
 
-def test_energy_score_equals_crps_in_one_dimension_and_scores_multi_output():
+def test_energy_score_multi_output_estimator_and_one_output_crps():
     rng = np.random.default_rng(3)
-    samples = Predictive(rng.normal(size=(400, 300, 1)))
-    y = rng.normal(size=(300, 1))
-    # Circular-permutation estimator vs the exact all-pairs estimator: same expectation.
-    assert metrics.energy_score(samples, y) == pytest.approx(metrics.crps(samples, y), rel=0.02)
-    multi = Predictive(rng.normal(size=(200, 100, 3)))
-    good, bad = rng.normal(size=(100, 3)), rng.normal(size=(100, 3)) + 3
-    assert metrics.energy_score(multi, good) < metrics.energy_score(multi, bad)
+    # D = 2 samples: the circular-permutation estimator has the expectation of the all-pairs one.
+    draws = rng.normal(size=(100, 200, 2)) * [1.0, 2.0]
+    y = rng.normal(size=(200, 2))
+    pair_distance = np.linalg.norm(draws[:, None] - draws[None], axis=-1)  # (S, S, N)
+    s = draws.shape[0]
+    all_pairs = np.mean(np.mean(np.linalg.norm(draws - y, axis=-1), axis=0) - 0.5 * pair_distance.sum((0, 1)) / (s * (s - 1)))
+    circular = metrics.energy_score(Predictive(draws), y)
+    circular_terms = np.linalg.norm(draws - np.roll(draws, 1, axis=0), axis=-1).mean(0)
+    se = 0.5 * np.std(np.linalg.norm(draws - np.roll(draws, 1, axis=0), axis=-1)) / np.sqrt(s * 200)
+    assert circular == pytest.approx(all_pairs, abs=5 * se) and circular_terms.shape == (200,)
+    good, bad = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 3
+    assert metrics.energy_score(Predictive(draws), good) < metrics.energy_score(Predictive(draws), bad)
+    # Gaussian-mixture members are sampled (fixed seed): the estimate is reproducible.
+    mixture = Predictive(rng.normal(size=(4, 200, 2)), np.full((4, 200, 2), 0.5))
+    assert metrics.energy_score(mixture, y) == metrics.energy_score(mixture, y)
+    # D = 1: the energy score is the CRPS, and is returned exactly.
+    pred, y1 = gaussian_case(0.8, n=300)
+    assert metrics.energy_score(pred, y1) == metrics.crps(pred, y1)
 
 
 def test_coverage_and_width_of_a_calibrated_gaussian():

@@ -35,20 +35,55 @@ def levels(name: str, values) -> np.ndarray:
     return values
 
 
+_PER_TARGETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def memoised(pred: Predictive, key, y: np.ndarray, compute) -> np.ndarray:
+    """``compute()`` memoised per Predictive object, ``key`` and targets ``y`` (compared by value).
+
+    PIT values and per-target CRPS are read by several metrics of the same (Predictive, targets).
+    Predictives are immutable; the entry goes away with the Predictive. Returns a copy.
+    """
+    entries = _PER_TARGETS.setdefault(pred, [])
+    for cached_key, cached_y, values in entries:
+        if cached_key == key and np.array_equal(cached_y, y):
+            return values.copy()
+    values = compute()
+    entries.append((key, y.copy(), values))
+    return values.copy()
+
+
 _QUANTILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def quantile(pred: Predictive, q: float) -> np.ndarray:
-    """``pred.quantile(q)``, memoised per Predictive object (mixture quantiles need a Newton solve;
-    width, interval score, pinball loss and MAE share them). Predictives are immutable, and the
-    cache entry goes away with the Predictive."""
+def quantiles(pred: Predictive, levels) -> list[np.ndarray]:
+    """``pred.quantile(level, fast=True)`` for each level, memoised per Predictive object.
+
+    Width, interval score, pinball loss and MAE share them; the levels not cached yet are solved
+    together in one blockwise Newton pass (see :meth:`Predictive.quantile`). ``fast``: the
+    quantile :math:`x` has :math:`|F(x) - q| \\le 10^{-6}`, negligible for scores averaged over
+    targets. Predictives are immutable, and the cache entry goes away with the Predictive.
+    """
     cache = _QUANTILES.setdefault(pred, {})
-    if q not in cache:
-        cache[q] = pred.quantile(q)
-    return cache[q]
+    levels = [float(q) for q in levels]
+    missing = list(dict.fromkeys(q for q in levels if q not in cache))
+    if missing:
+        cache.update(zip(missing, pred.quantile(np.array(missing), fast=True)))
+    return [cache[q] for q in levels]
+
+
+def quantile(pred: Predictive, q: float) -> np.ndarray:
+    """One memoised quantile (see :func:`quantiles`)."""
+    return quantiles(pred, [q])[0]
+
+
+def interval_levels(level: float) -> tuple[float, float]:
+    """The quantile levels (1-level)/2 and (1+level)/2 of the central ``level`` interval."""
+    check_level("level", level)
+    return (1 - level) / 2, (1 + level) / 2
 
 
 def interval(pred: Predictive, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Memoised central ``level`` interval (the (1-level)/2 and (1+level)/2 quantiles)."""
-    check_level("level", level)
-    return quantile(pred, (1 - level) / 2), quantile(pred, (1 + level) / 2)
+    lower, upper = quantiles(pred, interval_levels(level))
+    return lower, upper

@@ -8,14 +8,12 @@ predicted standard deviation matches the observed error size (Levi et al., 2022)
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 from scipy import stats
 
 from uqlab._validate import check_positive_int
 from uqlab.diagnostics._checks import levels as _levels
-from uqlab.diagnostics._checks import targets
+from uqlab.diagnostics._checks import memoised, targets
 from uqlab.predictive import Predictive
 
 __all__ = [
@@ -40,17 +38,8 @@ def pit(pred: Predictive, y, *, seed: int = 0) -> np.ndarray:
     is exactly uniform (Czado et al., 2009). ``seed`` fixes the randomisation.
     """
     y = targets(pred, y)
-    for cached_y, cached_seed, values in _PIT_CACHE.setdefault(pred, []):
-        if cached_seed == seed and np.array_equal(cached_y, y):
-            return values.copy()
-    values = _pit(pred, y, seed)
-    _PIT_CACHE[pred].append((y.copy(), seed, values))
-    return values.copy()
-
-
-# PIT values are read by many calibration metrics of the same (Predictive, targets): memoised per
-# Predictive object (immutable), checked against a copy of the targets, dropped with the Predictive.
-_PIT_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    # Read by many calibration metrics of the same (Predictive, targets): memoised.
+    return memoised(pred, ("pit", seed), y, lambda: _pit(pred, y, seed))
 
 
 def _pit(pred: Predictive, y: np.ndarray, seed: int) -> np.ndarray:
