@@ -13,13 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
-from uqlab._io import atomic_write
+from uqlab._io import atomic_path, atomic_write
 from uqlab.predictive import Predictive
 
 __all__ = ["save_comparison", "load_comparison", "jsonable"]
@@ -57,14 +55,8 @@ def _write_netcdf(path: pathlib.Path, arrays: dict) -> None:
         key.replace("/", "__"): (tuple(f"{key.replace('/', '__')}_dim{i}" for i in range(v.ndim)), np.asarray(v))
         for key, v in arrays.items()
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         xr.Dataset(variables).to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _read_netcdf(path: pathlib.Path) -> dict:
