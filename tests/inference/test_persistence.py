@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pytest
 
 import uqlab
-from tests.conformance.cases import CASES, tiny_data, tiny_mlp
+from tests.conformance.cases import CASES, tiny_data
+
+
+@functools.cache
+def _fitted(name):
+    """``(posterior, method, data)`` of the conformance case ``name``, fitted once per test session."""
+    method, model, data = CASES[name]()
+    return uqlab.fit(model, data, method, key=0), method, data
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_round_trip_predicts_the_same_numbers(name, tmp_path):
-    method, model, data = CASES[name]()
-    post = uqlab.fit(model, data, method, key=0)
+    post, method, data = _fitted(name)
     path = post.save(tmp_path / f"{name}.nc")
     back = uqlab.load(path)
     assert type(back) is type(post)
@@ -28,10 +35,7 @@ def test_round_trip_predicts_the_same_numbers(name, tmp_path):
 
 @pytest.fixture(scope="module")
 def nuts_post():
-    from uqlab.inference.nuts import NUTS
-
-    method = NUTS(num_warmup=20, num_samples=10, num_chains=2, max_tree_depth=3, progress=False)
-    return uqlab.fit(tiny_mlp(), tiny_data(), method, key=0)
+    return _fitted("nuts")[0]  # 2 chains x 10 draws of the 1-8-1 BNN
 
 
 def test_to_arviz_particles_has_draws_and_sample_stats(nuts_post):
@@ -44,11 +48,44 @@ def test_to_arviz_particles_has_draws_and_sample_stats(nuts_post):
     assert "r_hat" in az.summary(idata).columns
 
 
+WITH_DRAWS = ["nuts", "hmc", "sgld", "sghmc", "vi_meanfield", "vi_fullrank", "ensemble", "mc_dropout"]
+WITHOUT_DRAWS = ["laplace", "gp", "svgp"]  # one Gaussian (closed form): nothing to sample
+
+
+@pytest.mark.parametrize(
+    "name", [*WITH_DRAWS, pytest.param("gp_nuts", marks=pytest.mark.xfail(
+        reason="GPPosterior (NUTS over GP hyperparameters) has no to_arviz yet", raises=NotImplementedError, strict=True))]
+)
+def test_to_arviz_summary_for_every_method_with_draws(name):
+    """Draws, chains, VI draws, ensemble members and dropout masks all become (chain, draw) in ArviZ."""
+    import arviz as az
+
+    post, _, data = _fitted(name)
+    x = data.x[:3]
+    idata = post.to_arviz(x=x)
+    sizes = idata.posterior.sizes
+    assert sizes["chain"] * sizes["draw"] == post.num_members
+    assert sizes["chain"] == getattr(post, "num_chains", 1)
+    np.testing.assert_allclose(idata.posterior_predictive["y"].values.reshape(post.num_members, 3, 1),
+                               post.predict(x).loc, rtol=1e-6)
+    summary = az.summary(idata, kind="stats")
+    assert len(summary) > 0 and np.all(np.isfinite(summary["mean"])) and np.all(summary["sd"] >= 0)
+
+
+@pytest.mark.parametrize("name", WITHOUT_DRAWS)
+def test_to_arviz_without_draws_says_so(name):
+    with pytest.raises(NotImplementedError, match="no draws"):
+        _fitted(name)[0].to_arviz()
+
+
+def test_every_method_is_classified_for_arviz():
+    assert sorted([*WITH_DRAWS, *WITHOUT_DRAWS, "gp_nuts"]) == sorted(CASES)
+
+
 def test_to_arviz_dropout_masks_are_draws():
     import arviz as az
 
-    method, model, data = CASES["mc_dropout"]()
-    post = uqlab.fit(model, data, method, key=0)
+    post, method, data = _fitted("mc_dropout")
     with pytest.raises(ValueError, match="x:"):
         post.to_arviz()
     idata = post.to_arviz(x=data.x)
