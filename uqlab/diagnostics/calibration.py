@@ -111,17 +111,19 @@ def coverage_curve(pred: Predictive, y, levels=None) -> tuple[np.ndarray, np.nda
     return levels, inside.mean(axis=1)
 
 
-def ence(pred: Predictive, y, num_bins: int = 10) -> float:
+def ence(pred: Predictive, y, num_bins: int | None = None) -> float:
     """Expected normalised calibration error (Levi et al., 2022).
 
     Points (all outputs pooled) are sorted by predicted standard deviation into ``num_bins``
     equal-count bins; with :math:`\\mathrm{RMV}_k = \\sqrt{\\overline{\\sigma^2}}` and
     :math:`\\mathrm{RMSE}_k` of the predictive mean in bin :math:`k`,
     :math:`\\mathrm{ENCE} = \\frac1K \\sum_k |\\mathrm{RMV}_k - \\mathrm{RMSE}_k| / \\mathrm{RMV}_k`.
+    ``num_bins`` defaults to 10, or the number of targets when there are fewer.
     """
     y = targets(pred, y)
-    check_positive_int("num_bins", num_bins)
     var, sq_err = pred.var.ravel(), ((pred.mean - y) ** 2).ravel()
+    num_bins = min(10, var.size) if num_bins is None else num_bins
+    check_positive_int("num_bins", num_bins)
     if num_bins > var.size:
         raise ValueError(f"num_bins: expected at most the number of targets ({var.size}), got {num_bins}")
     order = np.argsort(var, kind="stable")

@@ -27,7 +27,7 @@ def figure_to_base64(fig) -> str:
     import io
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=110)  # figures are laid out with tight_layout: no second bbox pass
     _pyplot().close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 

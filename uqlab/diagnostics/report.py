@@ -52,7 +52,7 @@ def _method_diagnostics(pred, y) -> dict:
         "verdict": calibration.verdict(pred, y),
         "miscalibration_area": calibration.miscalibration_area(pred, y),
         "calibration_error": calibration.calibration_error(pred, y),
-        "ence": calibration.ence(pred, y, num_bins=min(10, y.size)),
+        "ence": calibration.ence(pred, y),
         "pit_ks": calibration.pit_test(pred, y),
         "sharpness": float(np.sqrt(np.mean(pred.var))),
         "uncertainty_split": uncertainty_split(pred),
@@ -76,6 +76,10 @@ class Report:
         import uqlab
 
         meta = dict(self.comparison.meta)
+        data = self.comparison.data
+        if data is not None:
+            meta.setdefault("num_train", len(data.x))
+            meta.setdefault("num_test", None if data.x_test is None else len(data.x_test))
         meta.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
         meta.setdefault("versions", {})
         meta["versions"] = {"uqlab": uqlab.__version__, **meta["versions"]}
