@@ -22,7 +22,7 @@ from uqlab.diagnostics._checks import memoised as _memoised
 from uqlab.diagnostics._checks import quantile as _quantile
 from uqlab.diagnostics._checks import quantiles as _quantiles
 from uqlab.diagnostics._checks import targets as _targets
-from uqlab.predictive import Predictive, _blockwise, _erfc_f32
+from uqlab.predictive import Predictive, _blockwise
 
 __all__ = [
     "rmse", "mae", "nll", "crps", "crps_values", "energy_score", "interval_score", "pinball",
@@ -63,34 +63,59 @@ def _expected_abs_normal(mu, var):
     return 2.0 * s * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi) + mu * (2.0 * special.ndtr(z) - 1.0)
 
 
-_SQRT_2_OVER_PI = np.float32(np.sqrt(2.0 / np.pi))
+# h(z) = E|N(z, 1)| - z = 2 (phi(z) - z (1 - Phi(z))) for z >= 0, as a (6, 6) rational function on
+# [0, 5] (weighted least-squares fit refined towards minimax): |error| <= 3.4e-8, 1.4e-7 when evaluated
+# in float32; h(z) < h(5) = 1.07e-7 beyond, where z is clamped to 5. Coefficients from z^0 upwards.
+_H_P = tuple(np.float32(c) for c in (
+    0.7978845270854121, -1.0018757466248873, 0.5301076754339614, -0.15117247235655112, 0.024485170481440846,
+    -0.002133766699505435, 7.808987402768697e-05))
+_H_Q = tuple(np.float32(c) for c in (
+    1.0, -0.002354465954670532, 0.1614901897278085, 0.013840839844960647, 0.009688892403786283,
+    0.0013026039096425465, 0.0005267530855239421))
+_Z_CLAMP = np.float32(5.0)
+
+
+def _horner(coefficients, z, out):
+    np.multiply(z, coefficients[-1], out=out)
+    for c in coefficients[-2:0:-1]:
+        out += c
+        out *= z
+    out += coefficients[0]
+    return out
+
+
+def _expected_abs_f32(d: np.ndarray, s: np.ndarray, z: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """:math:`E|N(d, s^2)| = d + s\\,h(d/s)` for float32 ``d >= 0``, ``s > 0``, in place (result in ``d``).
+
+    No exponential (numpy's is not vectorised here and costs as much as 25 multiplications): ``h``
+    is the rational function above, absolute error :math:`\\le 1.5\\times10^{-7}` on
+    :math:`h \\le 0.8`, so with :math:`E|N(d, s^2)| \\ge 0.798 s` the relative error is below
+    :math:`2\\times10^{-7}` plus float32 rounding. ``z``, ``p`` and ``q`` are scratch buffers.
+    """
+    np.divide(d, s, out=z)
+    np.minimum(z, _Z_CLAMP, out=z)
+    _horner(_H_P, z, p)
+    p /= _horner(_H_Q, z, q)
+    p *= s
+    d += p
+    return d
 
 
 def _pair_sum_f32(m: np.ndarray, v: np.ndarray, work: list[np.ndarray]) -> np.ndarray:
     """:math:`\\sum_{i<j} E|N(m_j - m_i, v_i + v_j)|` per column of float32 ``(S, B)`` blocks (float64 out).
 
-    Per pair, with :math:`s = \\sqrt{v_i + v_j}`, :math:`d = |m_j - m_i|`, :math:`z = d/s`:
-    :math:`A = d\\,(1 - \\mathrm{erfc}(z/\\sqrt2)) + \\sqrt{2/\\pi}\\,s\\,e^{-z^2/2}` with the vectorised
-    float32 erfc of :func:`uqlab.predictive._erfc_f32`, which shares its exponential with the
-    density term (numpy's exp is the costliest step). ``work``: five flat float32 buffers of at
-    least ``S * B`` elements; each row's k = S-1-i pairs use contiguous ``(k, B)`` views of them.
+    ``work``: five flat float32 buffers of at least ``S * B`` elements; row i's k = S-1-i pairs use
+    contiguous ``(k, B)`` views of them (see :func:`_expected_abs_f32` for the pair kernel).
     """
     s, b = m.shape
     out = np.zeros(b)
     for i in range(s - 1):
-        d, sd, z, t, e = (w[: (s - 1 - i) * b].reshape(-1, b) for w in work)
+        d, sd, *scratch = (w[: (s - 1 - i) * b].reshape(-1, b) for w in work)
         np.subtract(m[i + 1:], m[i], out=d)
         np.abs(d, out=d)
         np.add(v[i + 1:], v[i], out=sd)
         np.sqrt(sd, out=sd)
-        np.divide(d, sd, out=z)
-        tail = _erfc_f32(z, t, e)
-        tail *= d
-        d -= tail
-        e *= sd
-        e *= _SQRT_2_OVER_PI
-        d += e
-        out += d.sum(axis=0)
+        out += _expected_abs_f32(d, sd, *scratch).sum(axis=0)
     return out
 
 
@@ -100,25 +125,29 @@ def crps_values(pred: Predictive, y, *, block_elements: int = 2**16) -> np.ndarr
     :math:`\\mathrm{CRPS}(F, y) = E|X - y| - \\tfrac12 E|X - X'|` with X, X' independent draws of F.
     For a mixture of S Gaussians both expectations are sums of
     :math:`A(m, v) = E|N(m, v)| = 2\\sqrt v\\,\\varphi(m/\\sqrt v) + m\\,(2\\Phi(m/\\sqrt v) - 1)` terms
-    (Grimit et al., 2006): :math:`E|X-y| = \\frac1S\\sum_s A(\\mu_s - y, \\sigma_s^2)` (float64, exact) and
+    (Grimit et al., 2006): :math:`E|X-y| = \\frac1S\\sum_s A(\\mu_s - y, \\sigma_s^2)` and
     :math:`E|X-X'| = \\frac1{S^2}\\sum_{i,j} A(\\mu_i - \\mu_j, \\sigma_i^2 + \\sigma_j^2)`, which is quadratic
-    in S. How the pair term is kept in bounds (100,000 points x 100 members: 495 million pairs):
+    in S. How it is kept in bounds (100,000 points x 100 members: 495 million pairs):
 
-    - symmetry: only the S(S-1)/2 pairs i < j (the diagonal is :math:`2\\sigma_i/\\sqrt\\pi`, exact);
+    - symmetry: only the S(S-1)/2 pairs i < j (the diagonal is :math:`2\\sigma_i/\\sqrt\\pi`);
     - float32 on blocks of ``block_elements // S`` points, standardised per point by the mixture
       mean and standard deviation (so float32 keeps its relative precision in any units), with
       the members of a block in cache (flat buffers of ``block_elements`` floats, 256 KB each);
-    - one vectorised exponential per pair shared by the density and a rational erf
-      (Abramowitz & Stegun 7.1.26), see :func:`_pair_sum_f32`; numpy's own erf costs 6x more.
+    - no transcendental function per pair: :math:`A = d + s\\,h(d/s)` with a (6, 6) rational
+      :math:`h` (:func:`_expected_abs_f32`), as numpy's exp is not vectorised on the 2-core box this
+      was tuned on and costs as much as 25 multiplications (``benchmarks/metrics_scale.py`` times
+      it against float64 with ``scipy.special.ndtr`` side by side);
+    - the blocks run on up to ``os.cpu_count()`` threads (numpy releases the GIL).
 
-    Error bound of the pair term: each A is within :math:`1.5\\times10^{-7} d` (the erf error) plus
-    float32 rounding (a few :math:`10^{-7} A`), and each row of at most S-1 pairs is summed in
-    float32 (:math:`\\le (S-1)\\,2^{-24}` relative) into a float64 total: a relative error below
-    :math:`10^{-5}` for S <= 100 (tested against float64 and properscoring). As
-    :math:`\\tfrac12 E|X - X'| \\le E|X - y|`, the CRPS is off by at most :math:`10^{-5} E|X - y|` per
-    target, orders of magnitude below the Monte Carlo error :math:`\\mathrm{sd}/\\sqrt N` of a mean CRPS.
-    A single Gaussian (S = 1) has no pairs and is exact. For pure samples the same formula is the
-    sample estimator, O(S log S) from sorted samples.
+    Error bound: each A is within :math:`2\\times10^{-7} A` (the rational) plus float32 rounding
+    (a few :math:`10^{-7} A`), and each row of at most S-1 pairs is summed in float32
+    (:math:`\\le (S-1)\\,2^{-24}` relative) into a float64 total: for S <= 100 the pair term is within
+    :math:`10^{-5}` relative and the first term within :math:`10^{-6}`. As
+    :math:`\\tfrac12 E|X - X'| \\le E|X - y|`, the CRPS is off by at most :math:`1.1\\times10^{-5} E|X - y|`
+    per target (tested against float64 all-pairs sums and properscoring's quadrature), far below the
+    Monte Carlo error :math:`\\mathrm{sd}/\\sqrt N` of a mean CRPS. A single Gaussian (S = 1) uses the
+    exact float64 closed form. For pure samples the same formula is the sample estimator,
+    O(S log S) from sorted samples.
     """
     y = _targets(pred, y)
     check_positive_int("block_elements", block_elements)
@@ -131,19 +160,20 @@ def crps_values(pred: Predictive, y, *, block_elements: int = 2**16) -> np.ndarr
 def _crps_mixture(pred: Predictive, y: np.ndarray, block_elements: int) -> np.ndarray:
     s = pred.num_members
     loc, scale, y = pred.loc.reshape(s, -1), pred.scale.reshape(s, -1), y.reshape(-1)
+    if s == 1:  # a single Gaussian: exact closed form, no pairs
+        return (_expected_abs_normal(loc[0] - y, scale[0] ** 2) - scale[0] / np.sqrt(np.pi)).reshape(pred.shape)
     center, spread = pred.mean.ravel(), pred.std.ravel()
     out = np.empty_like(y)
 
     def block(cols: slice) -> None:
-        m, sd = loc[:, cols], scale[:, cols]
-        first = np.mean(_expected_abs_normal(m - y[cols], sd**2), axis=0)
-        pairs = 2.0 * np.sum(sd, axis=0) / np.sqrt(np.pi)  # diagonal i = j
-        if s > 1:
-            work = [np.empty(m.size, np.float32) for _ in range(5)]
-            m32 = ((m - center[cols]) / spread[cols]).astype(np.float32)
-            v32 = ((sd / spread[cols]) ** 2).astype(np.float32)
-            pairs += 2.0 * spread[cols] * _pair_sum_f32(m32, v32, work)
-        out[cols] = first - 0.5 * pairs / s**2
+        # Standardised per point: float32 keeps its relative precision in any units.
+        m = ((loc[:, cols] - center[cols]) / spread[cols]).astype(np.float32)
+        sd = (scale[:, cols] / spread[cols]).astype(np.float32)
+        target = ((y[cols] - center[cols]) / spread[cols]).astype(np.float32)
+        work = [np.empty(m.size, np.float32) for _ in range(5)]
+        first = _expected_abs_f32(np.abs(m - target), sd, *(w.reshape(m.shape) for w in work[:3]))
+        pairs = 2.0 * _pair_sum_f32(m, sd**2, work) + 2.0 * sd.sum(axis=0, dtype=np.float64) / np.sqrt(np.pi)
+        out[cols] = spread[cols] * (first.sum(axis=0, dtype=np.float64) / s - 0.5 * pairs / s**2)
 
     _blockwise(block, y.size, max(1, block_elements // s), work=s * s * y.size)
     return out.reshape(pred.shape)
