@@ -66,3 +66,10 @@ def test_conformal_rejects_too_small_calibration_set_and_bad_level():
         recalibration.conformal_interval(pred, y[:5], pred, 0.5)
     with pytest.raises(ValueError, match="score: expected one of"):
         recalibration.conformal_interval(pred, y, pred, 0.5, score="bogus")
+    with pytest.raises(TypeError, match="pred_test: expected a uqlab.Predictive"):
+        recalibration.conformal_interval(pred, y, pred.loc, 0.5)
+    y_nan = y.copy()
+    y_nan[0] = np.nan
+    for fit in (recalibration.fit_isotonic, recalibration.fit_variance_scaling):
+        with pytest.raises(ValueError, match="y_cal: expected finite values"):
+            fit(pred, y_nan)

@@ -84,7 +84,7 @@ class IsotonicRecalibration:
         tau = (np.arange(num_quantiles) + 0.5) / num_quantiles
         # R is non-decreasing with R(0) = 0, R(1) = 1: invert by swapping axes of the interpolation.
         levels = np.clip(np.interp(tau, self.values, self.knots), 1e-9, 1 - 1e-9)
-        return Predictive(pred.quantile(levels))
+        return Predictive(pred.quantile(levels, fast=True))  # |F(x) - level| <= 1e-6: ample for members
 
 
 def fit_isotonic(pred_cal: Predictive, y_cal) -> IsotonicRecalibration:
@@ -94,7 +94,7 @@ def fit_isotonic(pred_cal: Predictive, y_cal) -> IsotonicRecalibration:
     least-squares fit of the empirical CDF :math:`\\hat P(p_i) = |\\{j: p_j \\le p_i\\}| / n` on
     :math:`p_i` (``scipy.optimize.isotonic_regression``), pinned to :math:`R(0)=0`, :math:`R(1)=1`.
     """
-    p = np.sort(pit(pred_cal, y_cal).ravel())
+    p = np.sort(pit(pred_cal, targets(pred_cal, y_cal, "y_cal")).ravel())
     if p.size < 2:
         raise ValueError(f"y_cal: isotonic recalibration needs at least 2 calibration targets, got {p.size}")
     empirical = np.arange(1, p.size + 1) / p.size
@@ -140,6 +140,8 @@ def conformal_interval(pred_cal: Predictive, y_cal, pred_test: Predictive, level
     check_level("level", level)
     check_choice("score", score, {"normalized", "cqr"})
     y_cal = targets(pred_cal, y_cal, "y_cal")
+    if not isinstance(pred_test, Predictive):
+        raise TypeError(f"pred_test: expected a uqlab.Predictive, got {type(pred_test).__name__}")
     if pred_cal.shape[1] != pred_test.shape[1]:
         raise ValueError(f"pred_test: expected {pred_cal.shape[1]} outputs like pred_cal, got {pred_test.shape[1]}")
     if score == "normalized":
