@@ -12,8 +12,11 @@ in a :class:`~uqlab.inference.base.ParticlePosterior`.
   from NumPyro's ``init_to_uniform``. ``samples()`` is then a dict site -> ``(chain, draw, ...)``.
 * :class:`LogDensity` (``data=None``): any JAX-traceable ``params -> log density``.
 
-The last two have no predictive (``predict`` raises); ``samples()``, ``quantity(site)``,
-``to_arviz()`` and ``save`` work for all three.
+A NumPyro model takes its inputs as keyword arguments, so there is no ``x`` for ``predict``:
+:meth:`NumPyroPosterior.predictive` runs ``numpyro.infer.Predictive`` over the draws with new
+keyword arguments and returns the draws of one site as a sample :class:`~uqlab.predictive.Predictive`
+(for the diagnostics). A log density has no predictive at all (``predict`` raises).
+``samples()``, ``quantity(site)``, ``to_arviz()`` and ``save`` work for all three.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from uqlab.inference.base import ParticlePosterior, check_dataset, check_model
+from uqlab.predictive import Predictive
 
-__all__ = ["LogDensity", "NumPyroModel", "Target", "make_target"]
+__all__ = ["LogDensity", "NumPyroModel", "NumPyroPosterior", "Target", "make_target"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +68,51 @@ class NumPyroModel:
     def quantities(self, params) -> dict:
         """The sampled sites (constrained), so ``posterior.quantity(site)`` works."""
         return params
+
+
+@dataclasses.dataclass(repr=False)
+class NumPyroPosterior(ParticlePosterior):
+    """Draws of a NumPyro model's latent sites (constrained), with a posterior predictive by site."""
+
+    def predict(self, x=None, **kwargs):
+        """Not available: a NumPyro model's inputs are keyword arguments; see :meth:`predictive`."""
+        raise TypeError(
+            f"predict: the model ({getattr(self.model.fn, '__name__', 'NumPyro model')}) takes its inputs as "
+            "keyword arguments, not an x; use posterior.predictive(site, **model_kwargs), e.g. "
+            "predictive('y', x=x_new, y=None)"
+        )
+
+    def predictive(self, site: str, *, key=0, num_samples: int | None = None, **model_kwargs) -> Predictive:
+        """Posterior predictive draws of ``site`` given new model arguments, as a sample Predictive.
+
+        Runs the model once per posterior draw ``theta_s`` with its latent sites set to ``theta_s``
+        (``numpyro.infer.Predictive``), so an observed site left as None is drawn from
+        ``p(y | theta_s, model_kwargs)``: the members are samples of ``p(y | D, model_kwargs)``.
+
+        Args:
+            site: the site to return (an observed site, a deterministic site or a latent one).
+            key: randomness of the draws (same key, same numbers).
+            num_samples: use this many posterior draws (evenly thinned); None uses all.
+            **model_kwargs: the model's keyword arguments (new inputs; the observed site as None).
+
+        Returns:
+            A :class:`~uqlab.predictive.Predictive` of samples (``scale=None``), ``loc`` of shape
+            ``(S, N, D)``: the site's first axis after the draw is N, the rest flattened into D.
+        """
+        import jax
+        from numpyro.infer import Predictive as NumPyroPredictive
+
+        from uqlab._convert import as_key
+        from uqlab._validate import check_positive_int
+
+        check_positive_int("num_samples", num_samples, allow_none=True)
+        latent = self._selected(num_samples)
+        draws = {**latent, **NumPyroPredictive(self.model.fn, posterior_samples=latent)(as_key(key), **model_kwargs)}
+        if site not in draws:
+            raise KeyError(f"site: expected one of the model's sites {sorted(draws)}, got {site!r}")
+        values = np.asarray(jax.device_get(draws[site]), np.float64)
+        values = values.reshape(values.shape[0], 1, 1) if values.ndim == 1 else values
+        return Predictive(values.reshape(*values.shape[:2], -1), None)
 
 
 class Target(NamedTuple):
@@ -134,7 +183,7 @@ def _numpyro_target(fn, data, label: str) -> Target:
         logdensity=lambda z: -model_info.potential_fn(z),
         init=lambda keys: info(keys).param_info.z,
         constrain=model_info.postprocess_fn,
-        posterior=lambda method, particles, chains, stats: ParticlePosterior(
+        posterior=lambda method, particles, chains, stats: NumPyroPosterior(
             method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
         ),
         diagnostics=_weight_diagnostics,
