@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
-import pathlib
-import platform
 import statistics
-import sys
 
-RESULT = pathlib.Path(__file__).resolve().parent / "results" / "nuts_progress_overhead.json"
+from _common import save, setup_jax_cache
 
 
 def main() -> None:
@@ -31,15 +27,12 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--width", type=int, default=20)
     args = parser.parse_args()
-    root = pathlib.Path(__file__).resolve().parent.parent
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(root / ".jax_cache"))
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    sys.path.insert(0, str(root))
+    setup_jax_cache()
+    load_before = os.getloadavg()
 
     import numpy as np
 
     import uqlab
-    from uqlab._io import atomic_write
     from uqlab.inference.nuts import NUTS
     from uqlab.models import BayesianMLP
 
@@ -68,15 +61,11 @@ def main() -> None:
     for row in rows:
         print(f"  bar {row['progress']:>3}: median {row['median_s']:.2f} s  runs {[round(t, 2) for t in row['runs_s']]}")
     print(f"  overhead (on / off - 1): {100 * (on / off - 1):+.1f}%  (target <= 10%)")
-    payload = {
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
-        "settings": vars(args),
-        "rows": rows,
-        "overhead_fraction": on / off - 1,
-    }
-    with atomic_write(RESULT) as handle:
-        json.dump(payload, handle, indent=2)
-    print(f"results written to {RESULT}")
+    print(f"  load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
+    save("nuts_progress_overhead", {
+        "settings": vars(args), "rows": rows, "overhead_fraction": on / off - 1,
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+    })
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Reported: steps per second (one step = one update of every chain) and the ratio 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from _common import print_table, save, setup_jax_cache
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     setup_jax_cache()
+    load_before = os.getloadavg()
 
     import blackjax
     import jax
@@ -89,7 +91,9 @@ def main() -> None:
         rows.append({"sampler": name, "chains": args.chains, "steps": steps, "uqlab_steps_per_s": uq,
                      "raw_steps_per_s": rw, "ratio": uq / rw})
     print_table(rows)
-    save("sgmcmc_throughput", {"settings": vars(args), "rows": rows})
+    print(f"load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
+    save("sgmcmc_throughput", {"settings": vars(args), "rows": rows,
+                               "load_average": {"before": load_before, "after": os.getloadavg()}})
 
 
 if __name__ == "__main__":

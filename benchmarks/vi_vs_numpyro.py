@@ -13,6 +13,7 @@ and the final ELBO (mean of the per-step estimates over the last 10 % of steps).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from _common import print_table, save, setup_jax_cache
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     args = parser.parse_args()
     setup_jax_cache()
+    load_before = os.getloadavg()
 
     import jax
     import numpy as np
@@ -85,7 +87,9 @@ def main() -> None:
     rows[0]["time_ratio_vs_numpyro"] = rows[0]["seconds"] / rows[1]["seconds"]
     rows[1]["time_ratio_vs_numpyro"] = 1.0
     print_table(rows)
-    save("vi_vs_numpyro", {"settings": vars(args), "rows": rows})
+    print(f"load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
+    save("vi_vs_numpyro", {"settings": vars(args), "rows": rows,
+                           "load_average": {"before": load_before, "after": os.getloadavg()}})
 
 
 if __name__ == "__main__":
