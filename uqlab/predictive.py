@@ -311,19 +311,32 @@ def _quantile_block(loc, scale, center, spread, levels, fast: bool) -> np.ndarra
     """
     std_loc = ((loc - center) / scale).astype(np.float32)  # u_s = w * (spread / sigma_s) - std_loc_s
     ratio = (spread / scale).astype(np.float32)
+    skew, kurt = _standardised_moments(loc, scale, center, spread)
     out = np.empty((len(levels), loc.shape[1]))
     for k, q in enumerate(levels):
         z = special.ndtri(q)
         # Every member's own q-quantile brackets the mixture's q-quantile.
         member_quantiles = loc + z * scale
         lo, hi = member_quantiles.min(axis=0), member_quantiles.max(axis=0)
-        x = np.clip(center + z * spread, lo, hi)
+        # Start: Cornish-Fisher expansion with the mixture's skewness and excess kurtosis.
+        w = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
+        x = np.clip(center + w * spread, lo, hi)
         active = np.flatnonzero(hi > lo)  # points still iterating (S = 1: none)
         x = _newton(x, lo.copy(), hi.copy(), active, q, _F32Cdf(std_loc, ratio, center, spread), 1e-6, 1e-6 * spread)
         if not fast:
             x = _newton(x, lo, hi, active, q, _F64Cdf(loc, scale), 1e-12, 1e-10 * spread)
         out[k] = x
     return out
+
+
+def _standardised_moments(loc, scale, center, spread) -> tuple[np.ndarray, np.ndarray]:
+    """Skewness and excess kurtosis of the mixture per point (closed form over its members)."""
+    d = (loc - center) / spread
+    v = (scale / spread) ** 2
+    d2 = d * d
+    skew = np.mean(d * (d2 + 3 * v), axis=0)
+    kurt = np.mean(d2 * (d2 + 6 * v) + 3 * v * v, axis=0) - 3
+    return skew, kurt
 
 
 class _F32Cdf:
