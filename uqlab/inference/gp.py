@@ -1,9 +1,10 @@
 """Fitting Gaussian-process hyperparameters: type-II maximum likelihood ("gp") and NUTS ("gp_nuts").
 
 * :class:`ExactGP` maximises the log marginal likelihood ``log p(y | X, theta)`` (optionally plus
-  the log hyperprior: MAP-II) with scipy's L-BFGS-B on JAX gradients, from several random
-  restarts drawn from the hyperprior (Rasmussen & Williams 2006, sec. 5.4). The predictive is the
-  closed-form Gaussian: one member, ``S = 1``.
+  the log hyperprior: MAP-II) with scipy's L-BFGS-B on JAX gradients, from the model's initial
+  hyperparameters and further restarts drawn from the hyperprior (Rasmussen & Williams 2006,
+  sec. 5.4). The gradient is the closed form of :func:`uqlab.models.gp.gaussian_log_marginal`.
+  The predictive is the closed-form Gaussian: one member, ``S = 1``.
 * :class:`GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with NUTS (the fully Bayesian
   GP); the predictive is the equal mixture of the closed-form Gaussians, one per draw.
 
@@ -122,7 +123,8 @@ class ExactGP(Method):
 
     Args:
         objective: "ml" maximises ``log p(y | theta)``; "map" adds the model's log hyperprior.
-        num_restarts: L-BFGS runs from hyperprior draws; the best objective wins.
+        num_restarts: L-BFGS runs: the first from the model's initial hyperparameters, the rest
+            from hyperprior draws; the best objective wins.
         max_iter: L-BFGS iterations per restart.
     """
 
@@ -162,8 +164,11 @@ class ExactGP(Method):
 
             keys = jax.random.split(as_key(key), self.num_restarts)
             runs = []
-            for k in keys:
-                start_point = np.asarray(ravel_pytree(model.sample_prior(k))[0], np.float64)
+            for i, k in enumerate(keys):
+                # The first run starts at the kernel's stated initial values (as scikit-learn
+                # does), the others at hyperprior draws.
+                start_params = model.init() if i == 0 else model.sample_prior(k)
+                start_point = np.asarray(ravel_pytree(start_params)[0], np.float64)
                 runs.append(minimize(scipy_fun, start_point, jac=True, method="L-BFGS-B",
                                      options={"maxiter": self.max_iter}))
             best = min(runs, key=lambda r: r.fun)
