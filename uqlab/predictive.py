@@ -171,13 +171,14 @@ class Predictive:
     def quantile(self, q, *, fast: bool = False) -> np.ndarray:
         """Quantiles of the mixture.
 
-        Mixture quantiles have no closed form; they are found by safeguarded Newton iteration on the
-        CDF (bisection whenever a step leaves the bracket formed by the members' own quantiles), all
-        levels of a block of points while its members sit in cache. A float32 phase with the
-        Abramowitz-Stegun normal tail (:func:`_erfc_f32`) gets within :math:`|F(x) - q| < 10^{-6}`;
-        unless ``fast``, float64 steps with the exact normal CDF then polish to a bracket of 1e-10
-        standard deviations or :math:`|F(x) - q| < 10^{-12}` (usually two steps: Newton converges
-        quadratically).
+        Mixture quantiles have no closed form. From a Cornish-Fisher start (the mixture's skewness
+        and kurtosis), a float32 phase takes safeguarded Halley steps on the CDF (bisection whenever a
+        step leaves the bracket formed by the members' own quantiles), with the Abramowitz-Stegun
+        normal tail (:func:`_erfc_f32`), until :math:`|F(x) - q| < 10^{-6}`; unless ``fast``, float64
+        Newton steps with the exact normal CDF then polish to a bracket of 1e-10 standard deviations
+        or :math:`|F(x) - q| < 10^{-12}` (usually two steps: Newton converges quadratically). All
+        levels of a block of points are solved while its members sit in cache; large jobs run on
+        several threads. See Press et al., *Numerical Recipes* (2007), 9.4 (safeguarded Newton).
 
         Args:
             q: a probability or 1-D array of probabilities in (0, 1).
