@@ -93,6 +93,19 @@ def test_calibrated_mixture_has_uniform_pit_and_small_errors():
     assert np.all(np.abs(observed - levels) < 4 * np.sqrt(levels * (1 - levels) / y.size) + 1e-9)
 
 
+@pytest.mark.parametrize("width", [0.5, 1.0, 2.0])
+def test_calibration_curve_area_and_error_match_their_closed_forms(width):
+    """Targets N(mu, 1), predictive N(mu, width^2): P(F(y) <= p) = Phi(width * Phi^-1(p)) exactly."""
+    pred, y = gaussian_case(width, n=20000, seed=3)
+    expected, observed = calibration.calibration_curve(pred, y, num_levels=99)
+    truth = stats.norm.cdf(width * stats.norm.ppf(expected))
+    se = np.sqrt(truth * (1 - truth) / y.size)
+    assert np.all(np.abs(observed - truth) < 5 * se + 1e-12)
+    gap = np.abs(truth - expected)
+    assert calibration.miscalibration_area(pred, y) == pytest.approx(np.mean(gap), abs=5 * se.max())
+    assert calibration.calibration_error(pred, y) == pytest.approx(np.sqrt(np.mean(gap**2)), abs=5 * se.max())
+
+
 def test_randomised_pit_of_calibrated_samples_is_uniform():
     rng = np.random.default_rng(4)
     draws = rng.normal(size=(20, 3000, 1))  # coarse: 20 samples per point
