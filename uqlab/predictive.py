@@ -149,24 +149,42 @@ class Predictive:
         term is :math:`1/\\sigma_s`, so the sum never underflows (a log-sum-exp without ``S x N``
         logarithms).
         """
-        y = self._check_y(y)
+        y = self._check_y(y).reshape(-1)
+        s = self.num_members
+        loc = self.loc.reshape(s, -1)
         sigma = self._component_scale()
-        z = y[None] - self.loc
-        z /= sigma
-        np.square(z, out=z)
-        z *= -0.5
-        shift = z.max(axis=0)
-        z -= shift
-        np.exp(z, out=z)
-        z /= sigma
-        return shift + np.log(z.sum(axis=0)) - np.log(self.num_members) - 0.5 * _LOG_2PI
+        sigma = sigma.reshape(sigma.shape[0], -1)  # (S, N * D), or (1, N * D) bandwidths for samples
+        out = np.empty_like(y)
+
+        def block(cols: slice) -> None:
+            z = y[cols] - loc[:, cols]
+            z /= sigma[:, cols]
+            np.square(z, out=z)
+            z *= -0.5
+            shift = z.max(axis=0)
+            z -= shift
+            np.exp(z, out=z)
+            z /= sigma[:, cols]
+            out[cols] = shift + np.log(z.sum(axis=0))
+
+        _blockwise(block, y.size, max(1, 2**16 // s), work=40 * loc.size)
+        return (out - np.log(s) - 0.5 * _LOG_2PI).reshape(self.shape)
 
     def cdf(self, y) -> np.ndarray:
-        """Mixture CDF at ``y`` (shape ``(N, D)``); empirical for pure samples."""
+        """Mixture CDF at ``y`` (shape ``(N, D)``), exact (``scipy.special.ndtr``); empirical for
+        pure samples. Large inputs are done in cache-sized blocks on several threads."""
         y = self._check_y(y)
         if self.scale is None:
             return np.mean(self.loc <= y[None], axis=0)
-        return np.mean(special.ndtr((y[None] - self.loc) / self.scale), axis=0)
+        s, y = self.num_members, y.reshape(-1)
+        loc, scale = self.loc.reshape(s, -1), self.scale.reshape(s, -1)
+        out = np.empty_like(y)
+
+        def block(cols: slice) -> None:
+            out[cols] = np.mean(special.ndtr((y[cols] - loc[:, cols]) / scale[:, cols]), axis=0)
+
+        _blockwise(block, y.size, max(1, 2**16 // s), work=40 * loc.size)
+        return out.reshape(self.shape)
 
     def quantile(self, q, *, fast: bool = False) -> np.ndarray:
         """Quantiles of the mixture.
