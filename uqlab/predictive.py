@@ -372,18 +372,20 @@ class _F32Cdf:
         w = ((x - self.center[index]) / self.spread[index]).astype(np.float32)
         u = w * r
         u -= m
-        negative = np.signbit(u)
-        # Phi(u) = 1 - erfc(|u|/sqrt 2)/2 for u >= 0 and erfc(|u|/sqrt 2)/2 for u < 0.
-        tail = _erfc_f32(np.abs(u), np.empty_like(u), e := np.empty_like(u))
+        e = np.empty_like(u)
+        tail = _erfc_f32(np.abs(u), np.empty_like(u), e)
+        # Phi(u) = (1 + sign(u) (1 - erfc(|u|/sqrt 2))) / 2; summed in float64 (the CDF needs 1e-7).
+        np.subtract(np.float32(1.0), tail, out=tail)
         np.copysign(tail, u, out=tail)
         s = m.shape[0]
-        cdf = (s - np.count_nonzero(negative, axis=0) - 0.5 * tail.sum(axis=0, dtype=np.float64)) / s
+        cdf = 0.5 + 0.5 * tail.sum(axis=0, dtype=np.float64) / s
+        # Density and its slope only set the step: float32 sums are ample.
         e *= r
         norm = s * np.sqrt(2 * np.pi) * self.spread[index]
-        density = e.sum(axis=0, dtype=np.float64) / norm
+        density = e.sum(axis=0) / norm
         e *= u
         e *= r
-        slope = -e.sum(axis=0, dtype=np.float64) / (norm * self.spread[index])
+        slope = -e.sum(axis=0) / (norm * self.spread[index])
         return cdf, density, slope
 
 
