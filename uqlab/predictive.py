@@ -192,7 +192,7 @@ class Predictive:
         Mixture quantiles have no closed form. From a Cornish-Fisher start (the mixture's skewness
         and kurtosis), a float32 phase takes safeguarded Halley steps on the CDF (bisection whenever a
         step leaves the bracket formed by the members' own quantiles), with the Abramowitz-Stegun
-        normal tail (:func:`_erfc_f32`), until :math:`|F(x) - q| < 10^{-6}`; unless ``fast``, float64
+        normal tail (:func:`_erfc_f32`, within 2e-7), until :math:`|F(x) - q| < 5 \\times 10^{-7}`; unless ``fast``, float64
         Newton steps with the exact normal CDF then polish to a bracket of 1e-10 standard deviations
         or :math:`|F(x) - q| < 10^{-12}` (usually two steps: Newton converges quadratically). All
         levels of a block of points are solved while its members sit in cache; large jobs run on
@@ -341,7 +341,7 @@ def _quantile_block(loc, scale, center, spread, levels, fast: bool) -> np.ndarra
         w = z + (z**2 - 1) * skew / 6 + (z**3 - 3 * z) * kurt / 24 - (2 * z**3 - 5 * z) * skew**2 / 36
         x = np.clip(center + w * spread, lo, hi)
         active = np.flatnonzero(hi > lo)  # points still iterating (S = 1: none)
-        x = _newton(x, lo.copy(), hi.copy(), active, q, _F32Cdf(std_loc, ratio, center, spread), 1e-6, 1e-6 * spread)
+        x = _newton(x, lo.copy(), hi.copy(), active, q, _F32Cdf(std_loc, ratio, center, spread), 5e-7, 1e-6 * spread)
         if not fast:
             x = _newton(x, lo, hi, active, q, _F64Cdf(loc, scale), 1e-12, 1e-10 * spread)
         out[k] = x
@@ -406,8 +406,8 @@ def _newton(x, lo, hi, active, q, cdf, cdf_tol: float, x_tol: np.ndarray) -> np.
     """Safeguarded Newton (Halley when ``cdf`` gives the density slope) for ``F(x) = q`` at the
     points ``active``; ``x``, ``lo``, ``hi`` are updated in place.
 
-    A point stops when :math:`|F(x) - q| <` ``cdf_tol`` (after one more Newton step inside the
-    bracket), or when the bracket or the step is below its ``x_tol`` (per point, in the units of
+    A point stops, where it is, when :math:`|F(x) - q| <` ``cdf_tol`` (no further step: where the
+    density is tiny, the step would be dominated by rounding in F), or when the bracket or the step is below its ``x_tol`` (per point, in the units of
     x; the mixture's standard deviation times a relative tolerance) plus four float64 ulps of x.
     """
     for _ in range(100):
@@ -426,7 +426,7 @@ def _newton(x, lo, hi, active, q, cdf, cdf_tol: float, x_tol: np.ndarray) -> np.
         tol = x_tol[active] + 4 * np.finfo(float).eps * np.abs(new)
         close = np.abs(error) < cdf_tol
         done = close | (ha - la <= tol) | (np.abs(new - xa) <= tol)
-        x[active] = np.where(close & ~inside, xa, new)
+        x[active] = np.where(close, xa, new)
         lo[active], hi[active] = la, ha
         active = active[~done]
     return x
