@@ -37,7 +37,9 @@ def save(name: str, payload: dict) -> pathlib.Path:
     """Write ``payload`` plus machine info to ``benchmarks/results/<name>.json`` atomically."""
     from uqlab._io import atomic_write
 
-    payload = {"machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}, **payload}
+    machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+               "load_average_at_save": os.getloadavg()}
+    payload = {"machine": machine, **payload}
     path = RESULTS / f"{name}.json"
     with atomic_write(path) as handle:
         json.dump(payload, handle, indent=2, default=float)
