@@ -5,7 +5,7 @@ A new method is one file and one line here.
 
 from __future__ import annotations
 
-import importlib
+from uqlab._registry import resolve
 
 __all__ = ["METHODS", "get_method", "make_method", "method_names"]
 
@@ -32,10 +32,7 @@ def method_names() -> list[str]:
 
 def get_method(name: str):
     """The Method class registered as ``name``."""
-    if not isinstance(name, str) or name not in METHODS:
-        raise ValueError(f"method: expected one of {method_names()}, got {name!r}")
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return resolve(METHODS, name, "method")
 
 
 def make_method(method, **settings):

@@ -7,10 +7,10 @@ that listing them imports nothing heavy.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable
 from typing import Any
 
+from uqlab._registry import resolve
 from uqlab.data import Dataset
 
 __all__ = ["Problem", "PROBLEMS", "load", "problem_names"]
@@ -71,7 +71,4 @@ def load(name: str, *, seed: int = 0, quick: bool = False, **options) -> Problem
         quick: smaller data and method settings (for smoke tests and CI).
         **options: problem-specific options.
     """
-    if not isinstance(name, str) or name not in PROBLEMS:
-        raise ValueError(f"problem: expected one of {problem_names()}, got {name!r}")
-    module, fn = PROBLEMS[name].split(":")
-    return getattr(importlib.import_module(module), fn)(seed=seed, quick=quick, **options)
+    return resolve(PROBLEMS, name, "problem")(seed=seed, quick=quick, **options)
