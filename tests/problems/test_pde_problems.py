@@ -91,3 +91,27 @@ def test_burgers_method_settings_start_chains_from_map():
     method = p.method("nuts")
     assert method.init == "map" and method.init_steps > 0
     assert p.make_model().adaptive_slopes and p.method("nuts", num_chains=3).num_chains == 3
+
+
+def test_confidence_summary_scores_the_latent_field():
+    """Truth drawn like the members (calibrated) vs members half as spread (over-confident)."""
+    from types import SimpleNamespace
+
+    from uqlab.predictive import Predictive
+    from uqlab.problems.pde import confidence_summary
+
+    rng = np.random.default_rng(0)
+    n, s = 4000, 400
+    centre = rng.normal(size=n)
+    truth = centre + rng.normal(size=n)
+    calibrated = Predictive(centre[None, :, None] + rng.normal(size=(s, n, 1)), np.full((s, n, 1), 0.3))
+    narrow = Predictive(centre[None, :, None] + 0.5 * rng.normal(size=(s, n, 1)), np.full((s, n, 1), 0.3))
+    comparison = SimpleNamespace(truth={"f_test": truth, "noise_scale": 0.3},
+                                 predictives={"calibrated": calibrated, "narrow": narrow})
+    summary = confidence_summary(comparison)
+    # coverage of 4000 points: s.e. sqrt(0.9 * 0.1 / 4000) ~ 0.005; allow 4 s.e.
+    assert summary["calibrated"]["coverage_90"] == pytest.approx(0.9, abs=0.02)
+    assert summary["calibrated"]["verdict"] == "calibrated"
+    # half the spread: P(|Z| <= 1.645 / 2) = 0.589
+    assert summary["narrow"]["coverage_90"] == pytest.approx(0.589, abs=0.03)
+    assert summary["narrow"]["verdict"].startswith("over-confident")
