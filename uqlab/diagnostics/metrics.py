@@ -104,16 +104,24 @@ def _expected_abs_f32(d: np.ndarray, s: np.ndarray, z: np.ndarray, p: np.ndarray
 def _pair_sum_f32(m: np.ndarray, v: np.ndarray, work: list[np.ndarray]) -> np.ndarray:
     """:math:`\\sum_{i<j} E|N(m_j - m_i, v_i + v_j)|` per column of float32 ``(S, B)`` blocks (float64 out).
 
-    ``work``: five flat float32 buffers of at least ``S * B`` elements; row i's k = S-1-i pairs use
-    contiguous ``(k, B)`` views of them (see :func:`_expected_abs_f32` for the pair kernel).
+    Row i has S-1-i pairs (j > i); rows i and S-2-i together have S, so they are stacked into one
+    ``(S, B)`` batch: half as many numpy calls, all on arrays of one cache-sized shape.
+    ``work``: five flat float32 buffers of at least ``S * B`` elements (see
+    :func:`_expected_abs_f32` for the pair kernel).
     """
     s, b = m.shape
     out = np.zeros(b)
-    for i in range(s - 1):
-        d, sd, *scratch = (w[: (s - 1 - i) * b].reshape(-1, b) for w in work)
-        np.subtract(m[i + 1:], m[i], out=d)
+    for i in range(s // 2):
+        partner = s - 2 - i  # rows i and partner share the batch (partner == i: the middle row alone)
+        k = s - 1 - i
+        rows = k if partner <= i else s
+        d, sd, *scratch = (w[: rows * b].reshape(-1, b) for w in work)
+        np.subtract(m[i + 1:], m[i], out=d[:k])
+        np.add(v[i + 1:], v[i], out=sd[:k])
+        if partner > i:
+            np.subtract(m[partner + 1:], m[partner], out=d[k:])
+            np.add(v[partner + 1:], v[partner], out=sd[k:])
         np.abs(d, out=d)
-        np.add(v[i + 1:], v[i], out=sd)
         np.sqrt(sd, out=sd)
         out += _expected_abs_f32(d, sd, *scratch).sum(axis=0)
     return out
@@ -129,7 +137,8 @@ def crps_values(pred: Predictive, y, *, block_elements: int = 2**16) -> np.ndarr
     :math:`E|X-X'| = \\frac1{S^2}\\sum_{i,j} A(\\mu_i - \\mu_j, \\sigma_i^2 + \\sigma_j^2)`, which is quadratic
     in S. How it is kept in bounds (100,000 points x 100 members: 495 million pairs):
 
-    - symmetry: only the S(S-1)/2 pairs i < j (the diagonal is :math:`2\\sigma_i/\\sqrt\\pi`);
+    - symmetry: only the S(S-1)/2 pairs i < j (the diagonal is :math:`2\\sigma_i/\\sqrt\\pi`), in
+      batches of two rows of S pairs (:func:`_pair_sum_f32`);
     - float32 on blocks of ``block_elements // S`` points, standardised per point by the mixture
       mean and standard deviation (so float32 keeps its relative precision in any units), with
       the members of a block in cache (flat buffers of ``block_elements`` floats, 256 KB each);
@@ -140,8 +149,8 @@ def crps_values(pred: Predictive, y, *, block_elements: int = 2**16) -> np.ndarr
     - the blocks run on up to ``os.cpu_count()`` threads (numpy releases the GIL).
 
     Error bound: each A is within :math:`2\\times10^{-7} A` (the rational) plus float32 rounding
-    (a few :math:`10^{-7} A`), and each row of at most S-1 pairs is summed in float32
-    (:math:`\\le (S-1)\\,2^{-24}` relative) into a float64 total: for S <= 100 the pair term is within
+    (a few :math:`10^{-7} A`), and each batch of at most S pairs is summed in float32
+    (:math:`\\le S\\,2^{-24}` relative) into a float64 total: for S <= 100 the pair term is within
     :math:`10^{-5}` relative and the first term within :math:`10^{-6}`. As
     :math:`\\tfrac12 E|X - X'| \\le E|X - y|`, the CRPS is off by at most :math:`1.1\\times10^{-5} E|X - y|`
     per target (tested against float64 all-pairs sums and properscoring's quadrature), far below the
