@@ -78,8 +78,8 @@ def main():
                      "train_loss_last_5pct": float(losses[-tail:].mean()),
                      "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0]})
         print_table(rows[-1:])
+        save("np_vs_gp", {"settings": vars(args), "rows": rows})  # after each model: partial results survive
     print_table(rows)
-    save("np_vs_gp", {"settings": vars(args), "rows": rows})
 
 
 if __name__ == "__main__":

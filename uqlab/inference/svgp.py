@@ -123,9 +123,10 @@ class SVGP(Method):
     """Sparse variational GP with minibatch Adam.
 
     Args:
-        num_inducing: M; inducing inputs start at a random subset of the training inputs.
+        num_inducing: M; inducing inputs start at a random subset of the training inputs
+            (at most N: on smaller data M = N).
         num_steps: Adam steps.
-        batch_size: minibatch size (drawn with replacement), or None for the full batch.
+        batch_size: minibatch size (drawn with replacement; at most N), or None for the full batch.
         learning_rate: Adam step size.
         train_inducing: also optimise the inducing inputs ``Z``.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
@@ -154,14 +155,14 @@ class SVGP(Method):
         data = check_dataset(data)
         check_gp_model(model, "SVGP", data)
         n = data.num_points
-        for name, value in (("num_inducing", self.num_inducing), ("batch_size", self.batch_size)):
-            if value is not None and value > n:
-                raise ValueError(f"{name}: expected at most the number of training points ({n}), got {value}")
+        # On small data the defaults may exceed N: then Z starts at all the inputs (M = N) and the
+        # minibatch is the full batch size N (both recorded in ``info``).
+        m = min(self.num_inducing, n)
+        batch_size = None if self.batch_size is None else min(self.batch_size, n)
         start = time.perf_counter()
         with jax.enable_x64(True):
             x, y = (jnp.asarray(a, jnp.float64) for a in data.standardized())
             init_key, steps_key = jax.random.split(as_key(key))
-            m = self.num_inducing
             params = {
                 "hyper": model.init(),
                 "z": x[jax.random.choice(init_key, n, (m,), replace=False)],
@@ -173,9 +174,9 @@ class SVGP(Method):
             def loss(params, k):
                 if not self.train_inducing:
                     params = {**params, "z": jax.lax.stop_gradient(params["z"])}
-                if self.batch_size is None:
+                if batch_size is None:
                     return -svgp_elbo(model, params, x, y, n) / n
-                index = jax.random.randint(k, (self.batch_size,), 0, n)
+                index = jax.random.randint(k, (batch_size,), 0, n)
                 return -svgp_elbo(model, params, x[index], y[index], n) / n
 
             def step(carry, k):
@@ -192,5 +193,5 @@ class SVGP(Method):
             elbo = float(svgp_elbo(model, params, x, y, n)) if n <= 20_000 else -float(np.mean(losses[-50:])) * n
             params = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], params)
         info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "elbo": elbo,
-                "elbo_exact": n <= 20_000, "num_inducing": m}
+                "elbo_exact": n <= 20_000, "num_inducing": m, "batch_size": batch_size}
         return SVGPPosterior(self, model, data.scaler, info, params=params)
