@@ -14,7 +14,7 @@ composes them exactly as Stan's schedule does.
 Where chains start matters for expensive, sharply peaked posteriors (physics-informed networks
 with thousands of precise observations): from prior draws the warmup spends its whole budget
 finding the typical set and adapts a step size for the wrong region. ``init="map"`` first runs
-``init_steps`` Adam steps (Kingma & Ba, 2015) on ``-log p(theta | D)`` from each chain's prior
+``init_steps`` Adam steps (Kingma & Ba, 2015; cosine-decayed step) on ``-log p(theta | D)`` from each chain's prior
 draw (:func:`optimize_starts`), so warmup starts near a mode; different chains still start from
 different optima, which keeps R-hat meaningful across modes.
 """
@@ -245,7 +245,7 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
         initial_positions: params pytree with a leading chain axis C.
         key: unused (the optimisation is deterministic); kept for the kernel contract.
         num_steps: Adam steps (0 returns the positions unchanged).
-        learning_rate: Adam step size.
+        learning_rate: initial Adam step size, cosine-decayed to 1% of it over ``num_steps``.
         progress, desc: progress bar.
 
     Returns:
@@ -262,7 +262,8 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
     value_and_grad = jax.value_and_grad(lambda p: -logdensity_fn(p))
     if num_steps == 0:
         return initial_positions, np.asarray(jax.vmap(logdensity_fn)(initial_positions))
-    optimizer = optax.adam(learning_rate)
+    # cosine decay to 1% of the step: a mode, not Adam's noise floor around it, is the target
+    optimizer = optax.adam(optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.01))
 
     def step_one(carry):
         params, opt_state = carry
