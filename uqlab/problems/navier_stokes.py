@@ -388,23 +388,24 @@ SETTINGS = {
         "nuts": {"init": "map", "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
                  "num_samples": 30, "num_chains": 2, "max_tree_depth": 4},
         "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2},
-        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.01, "num_passes": 30},
+        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.002, "num_passes": 30},
     },
     "default": {
         "nuts": {"init": "map", "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
                  "num_samples": 100, "num_chains": 2, "max_tree_depth": 5},
         "ensemble": {"num_members": 5, "num_steps": 3000, "learning_rate": 5e-3},
-        "mc_dropout": {"num_steps": 3000, "learning_rate": 5e-3, "dropout_rate": 0.01},
+        "mc_dropout": {"num_steps": 3000, "learning_rate": 5e-3, "dropout_rate": 0.002},
     },
     "full": {
         "nuts": {"init": "map", "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
                  "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
         "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
-        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.01},
+        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.002},
     },
 }
 """Method settings per mode; as for Burgers, NUTS chains start from Adam-optimised prior draws
-(from the prior they need most of the warmup to reach the typical set)."""
+(from the prior they need most of the warmup to reach the typical set), and MC dropout uses a
+rate of 0.002 (at 0.01 the dropout noise in the residual biased nu 25% low in the default run)."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
