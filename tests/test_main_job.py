@@ -25,3 +25,12 @@ def test_help_and_bad_arguments(capsys):
     assert "--quick" in capsys.readouterr().out
     assert main(["compare", "--methods", "nuts,bogus"]) == 2
     assert "method: expected one of" in capsys.readouterr().err
+
+
+def test_problem_gives_each_method_its_kind_of_model():
+    import uqlab
+    from uqlab.models import GP, BayesianMLP
+
+    problem = uqlab.problems.load("toy1d", quick=True)
+    assert all(isinstance(problem.model_for(name), GP) for name in ("gp", "gp_nuts", "svgp"))
+    assert isinstance(problem.model_for("nuts"), BayesianMLP)

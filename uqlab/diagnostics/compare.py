@@ -103,7 +103,8 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
 
     Args:
         methods: method names or Method instances; names take the problem's settings.
-        model: the model to fit (None: the problem's default model), or a dict from method name
+        model: the model to fit (None: the problem's default model for each method, see
+            :meth:`~uqlab.problems.Problem.model_for`), or a dict from method name
             to model for methods that need their own (a GP for ``"gp"``, ``"gp_nuts"`` and
             ``"svgp"``, a dropout net for ``"mc_dropout"``); methods missing from the dict get the
             problem's default model.
@@ -123,8 +124,6 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
     data = problem.data
     if data.x_test is None:
         raise ValueError(f"problem: {problem.name!r} has no test split to score on")
-    models = dict(model) if isinstance(model, dict) else {}
-    default_model = problem.make_model() if model is None or isinstance(model, dict) else model
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds: expected at least one seed, got none")
@@ -133,14 +132,19 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
     names = [method.name for method in methods]
     if len(set(names)) < len(names):
         raise ValueError(f"methods: each method must appear once (rows and Predictives are keyed by name), got {names}")
-    unknown = sorted(set(models) - set(names))
+    given = dict(model) if isinstance(model, dict) else {}
+    if model is None or isinstance(model, dict):
+        models = {name: given[name] if name in given else problem.model_for(name) for name in names}
+    else:
+        models = dict.fromkeys(names, model)
+    unknown = sorted(set(given) - set(names))
     if unknown:
         raise ValueError(f"model: dict keys must be names of the compared methods {names}, got {unknown}")
     rows, predictives, infos, quantities = [], {}, {}, {}
     for method in methods:
         for seed in seeds:
             start = time.perf_counter()
-            posterior = method.fit(models.get(method.name, default_model), data, key=seed)
+            posterior = method.fit(models[method.name], data, key=seed)
             fit_seconds = time.perf_counter() - start
             start = time.perf_counter()
             predictive = posterior.predict(data.x_test)

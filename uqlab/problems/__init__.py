@@ -39,6 +39,8 @@ class Problem:
             (``posterior.quantity(name)``) for scoring against ``truth[name]``.
         report_sections: optional ``f(comparison) -> list[dict]`` of extra report sections, each
             ``{"title", "caption"}`` plus ``"png"`` (base64 PNG) or ``"html"`` (trusted markup).
+        method_models: per method name, a model factory for methods that need another kind of
+            model than ``make_model`` builds (a GP for ``"gp"``, ``"gp_nuts"``, ``"svgp"``).
     """
 
     name: str
@@ -49,12 +51,17 @@ class Problem:
     description: str = ""
     quantities: tuple[str, ...] = ()
     report_sections: Callable | None = None
+    method_models: dict = dataclasses.field(default_factory=dict)
 
     def method(self, name: str, **overrides):
         """The registered method ``name`` with this problem's settings and ``overrides`` applied."""
         from uqlab.inference.registry import get_method
 
         return get_method(name)(**{**self.method_settings.get(name, {}), **overrides})
+
+    def model_for(self, method_name: str):
+        """This problem's default model for the method registered as ``method_name``."""
+        return self.method_models.get(method_name, self.make_model)()
 
 
 def problem_names() -> list[str]:

@@ -52,6 +52,12 @@ def make(*, seed: int = 0, quick: bool = False, num_train: int | None = None, nu
             d_in=1, d_out=1, widths=(50,), activation="tanh", prior_scale=2.0, likelihood=Heteroscedastic()
         )
 
+    def make_gp():
+        from uqlab.models import GP
+        from uqlab.models.kernels import Matern52
+
+        return GP(kernel=Matern52())
+
     if quick:
         settings = {
             "nuts": {"num_warmup": 100, "num_samples": 100, "num_chains": 2, "max_tree_depth": 6},
@@ -65,4 +71,7 @@ def make(*, seed: int = 0, quick: bool = False, num_train: int | None = None, nu
             "mc_dropout": {"num_steps": 3000, "dropout_rate": 0.05},
         }
     truth = {"f_test": true_function(x_test), "noise_test": noise_scale(x_test), "gap": (-1.0, 1.0)}
-    return Problem("toy1d", data, make_model, settings, truth, "1-D heteroscedastic regression with a gap in [-1, 1]")
+    return Problem(
+        "toy1d", data, make_model, settings, truth, "1-D heteroscedastic regression with a gap in [-1, 1]",
+        method_models=dict.fromkeys(("gp", "gp_nuts", "svgp"), make_gp),
+    )
