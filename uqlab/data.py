@@ -13,7 +13,7 @@ import numpy as np
 
 from uqlab._validate import check_finite
 
-__all__ = ["Dataset", "Scaler", "as_2d"]
+__all__ = ["Dataset", "Scaler", "as_2d", "check_batch_size", "draw_minibatch"]
 
 
 def as_2d(name: str, array, *, num_rows: int | None = None) -> np.ndarray:
@@ -151,3 +151,24 @@ class Dataset:
     def __repr__(self) -> str:
         test = f", test={self.x_test.shape[0]}" if self.x_test is not None else ""
         return f"Dataset({self.name!r}, train={self.num_points}{test}, d_in={self.dims[0]}, d_out={self.dims[1]})"
+
+
+def check_batch_size(batch_size: int | None, num_points: int) -> None:
+    """``batch_size`` must be None (full batch) or at most the number of training points."""
+    if batch_size is not None and batch_size > num_points:
+        raise ValueError(f"batch_size: expected at most the number of training points ({num_points}), got {batch_size}")
+
+
+def draw_minibatch(key, x, y, batch_size: int | None) -> dict:
+    """A batch ``{"x", "y"}`` of ``batch_size`` rows drawn without replacement (JAX arrays; None: all).
+
+    Used inside jitted steps: the rows are gathered with a random index, so the batch has a
+    fixed shape and the step compiles once. Scaling the batch log-likelihood by ``N / B``
+    (:func:`uqlab.models.base.log_joint`) makes the gradient unbiased.
+    """
+    if batch_size is None:
+        return {"x": x, "y": y}
+    import jax
+
+    index = jax.random.choice(key, x.shape[0], (batch_size,), replace=False)
+    return {"x": x[index], "y": y[index]}

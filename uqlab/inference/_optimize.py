@@ -50,21 +50,17 @@ def fit_map(
     import optax
 
     from uqlab._convert import to_jax
+    from uqlab.data import check_batch_size, draw_minibatch
     from uqlab.models.base import log_joint
 
     x, y = to_jax(data.standardized())
     n = data.num_points
-    if batch_size is not None and batch_size > n:
-        raise ValueError(f"batch_size: expected at most the number of training points ({n}), got {batch_size}")
+    check_batch_size(batch_size, n)
     optimizer = optax.adam(learning_rate)
 
     def loss_fn(params, step_key):
         batch_key, dropout_key = jax.random.split(step_key)
-        if batch_size is None:
-            batch = {"x": x, "y": y}
-        else:
-            index = jax.random.choice(batch_key, n, (batch_size,), replace=False)
-            batch = {"x": x[index], "y": y[index]}
+        batch = draw_minibatch(batch_key, x, y, batch_size)
         return -log_joint(model, params, batch, n, key=dropout_key, train=train) / n
 
     def init_member(member_key):

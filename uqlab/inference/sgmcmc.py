@@ -30,6 +30,7 @@ import numpy as np
 
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
+from uqlab.data import check_batch_size, draw_minibatch
 from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_numerics
 from uqlab.inference.checkpoint import Checkpoint, check_checkpoint_path, run_fingerprint
 from uqlab.inference.transform import Transform, scan_with_progress
@@ -52,7 +53,6 @@ def sgmcmc_kernel(logdensity_fn, x, y, *, batch_size: int, sampler: str, frictio
     import blackjax
     import jax
 
-    n = x.shape[0]
     grad_fn = jax.grad(logdensity_fn)
     if sampler == "sgld":
         kernel = blackjax.sgld.build_kernel()
@@ -67,9 +67,7 @@ def sgmcmc_kernel(logdensity_fn, x, y, *, batch_size: int, sampler: str, frictio
 
     def update(key, position, step_size):
         batch_key, move_key = jax.random.split(key)
-        index = jax.random.choice(batch_key, n, (batch_size,), replace=False)
-        batch = {"x": x[index], "y": y[index]}
-        return kernel(move_key, position, grad_fn, batch, step_size, *extra), None
+        return kernel(move_key, position, grad_fn, draw_minibatch(batch_key, x, y, batch_size), step_size, *extra), None
 
     return Transform(init, update)
 
@@ -170,8 +168,7 @@ class _SGMCMC(Method):
         data = check_dataset(data)
         n = data.num_points
         batch_size = min(n, 32) if self.batch_size is None else self.batch_size
-        if batch_size > n:
-            raise ValueError(f"batch_size: expected at most the number of training points ({n}), got {batch_size}")
+        check_batch_size(batch_size, n)
         x, y = to_jax(data.standardized())
         logdensity = lambda params, batch: log_joint(model, params, batch, n)  # noqa: E731
         kernel = sgmcmc_kernel(logdensity, x, y, batch_size=batch_size, **self._kernel_settings())

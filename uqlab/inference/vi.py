@@ -28,6 +28,7 @@ import numpy as np
 
 from uqlab._convert import as_key
 from uqlab._validate import check_positive, check_positive_int
+from uqlab.data import check_batch_size, draw_minibatch
 from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_numerics
 from uqlab.inference.transform import Transform, scan_with_progress
 
@@ -54,7 +55,6 @@ def gaussian_vi_kernel(logdensity_fn, x, y, *, family: str, optimizer, num_elbo_
     from blackjax.vi import fullrank_vi, meanfield_vi
 
     module = meanfield_vi if family == "meanfield" else fullrank_vi
-    n = x.shape[0]
 
     def init(params, key=None):
         del key
@@ -69,11 +69,7 @@ def gaussian_vi_kernel(logdensity_fn, x, y, *, family: str, optimizer, num_elbo_
     def update(key, state, batch=None):
         del batch
         batch_key, elbo_key = jax.random.split(key)
-        if batch_size is None:
-            minibatch = {"x": x, "y": y}
-        else:
-            index = jax.random.choice(batch_key, n, (batch_size,), replace=False)
-            minibatch = {"x": x[index], "y": y[index]}
+        minibatch = draw_minibatch(batch_key, x, y, batch_size)
         logdensity = lambda params: logdensity_fn(params, minibatch)  # noqa: E731
         state, info = module.step(elbo_key, state, logdensity, optimizer, num_samples=num_elbo_samples)
         return state, -info.elbo  # BlackJAX reports the loss E_q[log q - log p] = -ELBO
@@ -139,8 +135,7 @@ class _GaussianVI(Method):
         check_model(model, label)
         data = check_dataset(data)
         n = data.num_points
-        if self.batch_size is not None and self.batch_size > n:
-            raise ValueError(f"batch_size: expected at most the number of training points ({n}), got {self.batch_size}")
+        check_batch_size(self.batch_size, n)
         x, y = to_jax(data.standardized())
         kernel = gaussian_vi_kernel(
             lambda params, batch: log_joint(model, params, batch, n), x, y, family=self.family,
