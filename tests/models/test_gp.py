@@ -189,3 +189,68 @@ def test_closed_form_gradient_matches_autodiff_through_the_cholesky():
     sym = lambda g: 0.5 * (g + g.T)  # noqa: E731  # both are valid gradients on the symmetric subspace
     np.testing.assert_allclose(sym(np.asarray(ours[0])), sym(np.asarray(ref[0])), atol=1e-10)
     np.testing.assert_allclose(np.asarray(ours[1]), np.asarray(ref[1]), atol=1e-10)
+
+
+def _sklearn_twin(post, data):
+    """scikit-learn's GP at a fitted posterior's (single) hyperparameters, on standardised data."""
+    values = {k: float(np.ravel(post.quantity(k).mean)[0]) for k in ("variance", "lengthscale", "noise")}
+    kernel = (sk.ConstantKernel(values["variance"]) * sk.Matern(values["lengthscale"], nu=2.5)
+              + sk.WhiteKernel(values["noise"] ** 2))
+    return GaussianProcessRegressor(kernel, optimizer=None, alpha=post.model.jitter).fit(*data.standardized())
+
+
+def test_cached_factor_predicts_as_scikit_learn_and_survives_save_load(tmp_path):
+    """The Cholesky factor and alpha kept from the fit give scikit-learn's predictive at the fitted
+    hyperparameters; the cache is not saved, and a loaded posterior rebuilds it (same numbers)."""
+    data = uqlab.Dataset(X, Y)
+    post = uqlab.fit(GP(kernel=K.Matern52()), data, "gp", key=0)
+    assert post.__dict__.get("_factors") is not None  # computed at the end of the fit
+    gpr = _sklearn_twin(post, data)
+    first, second = post.predict(XS), post.predict(XS[::-1])
+    ref_loc, ref_std = gpr.predict(data.scaler.x(XS), return_std=True)
+    np.testing.assert_allclose(first.mean[:, 0], data.scaler.y_shift + data.scaler.y_scale * np.ravel(ref_loc), atol=1e-8)
+    np.testing.assert_allclose(first.std[:, 0], data.scaler.y_scale * ref_std, rtol=1e-8)
+    np.testing.assert_allclose(second.mean[::-1], first.mean, rtol=1e-12)
+
+    post.save(tmp_path / "gp.nc")
+    loaded = uqlab.load(tmp_path / "gp.nc")
+    assert loaded.__dict__.get("_factors") is None
+    again = loaded.predict(XS)
+    np.testing.assert_allclose(again.mean, first.mean, rtol=1e-12)
+    np.testing.assert_allclose(again.std, first.std, rtol=1e-12)
+
+
+def test_mixture_over_hyperparameters_cached_equals_uncached(monkeypatch):
+    """A fully Bayesian GP posterior (three hyperparameter draws): the cached factors give the same
+    mixture as factorising per prediction, member by member equal to ``predict_y`` at that draw;
+    thinning with ``num_samples`` and replacing the training targets refresh the cache."""
+    from uqlab.inference.gp import GPNUTS, GPPosterior
+
+    data = uqlab.Dataset(X, Y)
+    model = GP(kernel=K.Matern32())
+    with jax.enable_x64(True):
+        draws = [model.sample_prior(k) for k in jax.random.split(jax.random.PRNGKey(3), 3)]
+    hypers = jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v, np.float64) for v in a]), *draws)
+    x_std, y_std = (np.asarray(a, np.float64) for a in data.standardized())
+    post = GPPosterior(GPNUTS(), model, data.scaler, {}, hypers=hypers, x_train=x_std, y_train=y_std)
+    cached = post.predict(XS)
+    assert post.num_members == 3 and cached.loc.shape == (3, len(XS), 1)
+    for s, draw in enumerate(draws):
+        with jax.enable_x64(True):
+            loc, scale = model.predict_y(draw, jnp.asarray(x_std), jnp.asarray(y_std), jnp.asarray(data.scaler.x(XS)))
+        np.testing.assert_allclose(cached.loc[s], data.scaler.y_shift + data.scaler.y_scale * np.asarray(loc), rtol=1e-10)
+        np.testing.assert_allclose(cached.scale[s], data.scaler.y_scale * np.asarray(scale), rtol=1e-10)
+    thinned = post.predict(XS, num_samples=2)
+    np.testing.assert_allclose(thinned.loc, cached.loc[[0, 2]], rtol=1e-12)
+
+    monkeypatch.setattr(GPPosterior, "max_cached_bytes", 0)  # too large to keep: factorise per call
+    fresh = GPPosterior(GPNUTS(), model, data.scaler, {}, hypers=hypers, x_train=x_std, y_train=y_std)
+    uncached = fresh.predict(XS)
+    assert fresh.__dict__.get("_factors") is None
+    np.testing.assert_allclose(uncached.loc, cached.loc, rtol=1e-12)
+    np.testing.assert_allclose(uncached.scale, cached.scale, rtol=1e-12)
+    monkeypatch.undo()
+
+    post.predict(XS)  # the cache now holds all three members
+    post.y_train = -y_std
+    np.testing.assert_allclose(post.predict(XS).loc - data.scaler.y_shift, -(cached.loc - data.scaler.y_shift), rtol=1e-10)

@@ -58,6 +58,14 @@ def _float64_data(data):
 class GPPosterior(Posterior):
     """Exact GP predictive, one closed-form Gaussian per hyperparameter set.
 
+    Each member's Cholesky factor of ``K_y`` and ``alpha = K_y^{-1} (y - m)`` are computed once
+    (at the first prediction, or at the end of :class:`ExactGP` fitting) and kept in memory, so
+    later predictions cost a triangular solve and matrix products, ``O(N^2 M)``, not a fresh
+    ``O(N^3)`` factorisation. The factors are not saved (a loaded posterior recomputes them on
+    first use), and they are not kept when ``S N^2`` floats exceed :attr:`max_cached_bytes`
+    (then each prediction factorises again, one member at a time). Replacing ``hypers``,
+    ``x_train`` or ``y_train`` invalidates them.
+
     Attributes:
         hypers: GP params pytree with a leading member axis ``S`` (1 for type-II ML).
         x_train, y_train: standardised training data (float64 numpy).
@@ -67,11 +75,35 @@ class GPPosterior(Posterior):
     x_train: np.ndarray | None = None
     y_train: np.ndarray | None = None
 
+    max_cached_bytes: ClassVar[float] = 2**30
+
     @property
     def num_members(self) -> int:
         import jax
 
         return jax.tree_util.tree_leaves(self.hypers)[0].shape[0]
+
+    def __setattr__(self, name, value):
+        if name in ("hypers", "x_train", "y_train"):
+            self.__dict__.pop("_factors", None)
+        super().__setattr__(name, value)
+
+    def _cached_factors(self, num_samples):
+        """``(chol (S, N, N), alpha (S, N, d_out))`` of the selected members, or None if too large."""
+        import jax
+
+        n = len(self.x_train)
+        members = self.num_members if num_samples is None else min(num_samples, self.num_members)
+        cached = self.__dict__.get("_factors")
+        if cached is not None and cached[0] == members:
+            return cached[1]
+        if 8.0 * members * n * n > self.max_cached_bytes:
+            return None
+        with jax.enable_x64(True):
+            hypers = jax.tree_util.tree_map(np.asarray, select_members(self.hypers, num_samples))
+            factors = _member_factors(self.model)(hypers, self.x_train, self.y_train)
+        self.__dict__["_factors"] = (members, factors)  # one member selection at a time: bounded memory
+        return factors
 
     def _member_outputs(self, x, num_samples, key):
         import jax
@@ -79,7 +111,12 @@ class GPPosterior(Posterior):
         del key
         with jax.enable_x64(True):
             hypers = jax.tree_util.tree_map(np.asarray, select_members(self.hypers, num_samples))
-            loc, scale = _predict_members(self.model, hypers, self.x_train, self.y_train, np.asarray(x, np.float64))
+            x_star = np.asarray(x, np.float64)
+            factors = self._cached_factors(num_samples)
+            if factors is None:
+                loc, scale = _member_predictor(self.model)(hypers, self.x_train, self.y_train, x_star)
+            else:
+                loc, scale = _factored_predictor(self.model)(hypers, self.x_train, *factors, x_star)
             return np.asarray(loc), np.asarray(scale)
 
     def _quantity_draws(self) -> dict:
@@ -89,9 +126,22 @@ class GPPosterior(Posterior):
             return jax.device_get(jax.vmap(self.model.quantities)(self.hypers))
 
 
-def _predict_members(model, hypers, x, y, x_star):
-    """``(loc, scale)`` ``(S, M, d_out)`` of each member's closed-form predictive."""
-    return _member_predictor(model)(hypers, x, y, x_star)
+@functools.lru_cache(maxsize=32)
+def _member_factors(model):
+    import jax
+
+    return jax.jit(lambda h, x, y: jax.lax.map(lambda p: model.factor(p, x, y), h))
+
+
+@functools.lru_cache(maxsize=32)
+def _factored_predictor(model):
+    import jax
+
+    def one(args, x, xs):
+        p, chol, alpha = args
+        return model.predict_y_factored(p, x, chol, alpha, xs)
+
+    return jax.jit(lambda h, x, chol, alpha, xs: jax.lax.map(lambda a: one(a, x, xs), (h, chol, alpha)))
 
 
 @functools.lru_cache(maxsize=32)
@@ -185,7 +235,10 @@ class ExactGP(Method):
         }
         warn_if(not best.success, f"ExactGP: L-BFGS stopped without converging ({best.message})")
         x_np, y_np = (np.asarray(a) for a in data.standardized())
-        return GPPosterior(self, model, data.scaler, info, hypers=hypers, x_train=x_np, y_train=y_np)
+        posterior = GPPosterior(self, model, data.scaler, info, hypers=hypers, x_train=x_np, y_train=y_np)
+        posterior._cached_factors(None)  # the final factorisation belongs to the fit (as in scikit-learn)
+        info["fit_seconds"] = time.perf_counter() - start
+        return posterior
 
 
 @dataclasses.dataclass(frozen=True)
