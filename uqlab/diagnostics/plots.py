@@ -34,11 +34,10 @@ def figure_to_base64(fig) -> str:
 
 def predictive_bands(predictives: dict, data, truth: dict | None = None, levels=(0.5, 0.9)):
     """One panel per method: data, predictive mean and central intervals over a 1-D input."""
-    plt = _pyplot()
     x_test = data.x_test[:, 0]
     order = np.argsort(x_test)
-    fig, axes = plt.subplots(1, len(predictives), figsize=(4.2 * len(predictives), 3.4), sharey=True, squeeze=False)
-    for ax, (name, pred) in zip(axes[0], predictives.items()):
+    fig, axes = _panels(len(predictives), 4.2, 3.4)
+    for ax, (name, pred) in zip(axes, predictives.items()):
         for level, alpha in zip(sorted(levels, reverse=True), (0.2, 0.35, 0.5)):
             lower, upper = pred.interval(level)
             ax.fill_between(x_test[order], lower[order, 0], upper[order, 0], alpha=alpha, color="C0", lw=0, label=f"{level:.0%} interval")
@@ -48,57 +47,42 @@ def predictive_bands(predictives: dict, data, truth: dict | None = None, levels=
         ax.scatter(data.x[:, 0], data.y[:, 0], s=6, color="C3", alpha=0.6, label="train data")
         ax.set_title(name)
         ax.set_xlabel("x")
-    axes[0, 0].set_ylabel("y")
-    axes[0, -1].legend(fontsize=7, loc="best")
+    axes[0].set_ylabel("y")
+    axes[-1].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 
 
 def calibration_curves(predictives: dict, y):
     """Quantile calibration curves of all methods on one diagonal plot."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    fig, ax = _diagonal()
     for name, pred in predictives.items():
         expected, observed = calibration_curve(pred, y, num_levels=49)
         ax.plot(expected, observed, marker=".", label=f"{name} (area {miscalibration_area(pred, y):.3f})")
-    ax.set_xlabel("expected proportion (predicted quantile level)")
-    ax.set_ylabel("observed proportion of targets below")
-    ax.set_title("Calibration")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "expected proportion (predicted quantile level)", "observed proportion of targets below", "Calibration")
 
 
 def pit_histograms(predictives: dict, y, bins: int = 20):
     """One PIT histogram per method (density scale; flat at 1 when calibrated, U-shaped when
     over-confident, hump-shaped when under-confident)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(predictives), figsize=(3.4 * len(predictives), 2.8), sharey=True, squeeze=False)
-    for ax, (name, pred) in zip(axes[0], predictives.items()):
+    fig, axes = _panels(len(predictives), 3.4, 2.8)
+    for ax, (name, pred) in zip(axes, predictives.items()):
         ax.hist(pit(pred, y).ravel(), bins=bins, range=(0, 1), density=True, color="C0", alpha=0.7)
         ax.axhline(1.0, color="k", ls="--", lw=1)
         ax.set_title(name)
         ax.set_xlabel("PIT value")
-    axes[0, 0].set_ylabel("density")
+    axes[0].set_ylabel("density")
     fig.tight_layout()
     return fig
 
 
 def coverage_curves(predictives: dict, y):
     """Observed coverage of central intervals against the nominal level, all methods on one plot."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    fig, ax = _diagonal()
     for name, pred in predictives.items():
         levels, observed = coverage_curve(pred, y)
         ax.plot(levels, observed, marker=".", label=name)
-    ax.set_xlabel("nominal level of the central interval")
-    ax.set_ylabel("observed coverage")
-    ax.set_title("Coverage")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "nominal level of the central interval", "observed coverage", "Coverage")
 
 
 def sharpness_histograms(predictives: dict):
@@ -107,12 +91,7 @@ def sharpness_histograms(predictives: dict):
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
     for name, pred in predictives.items():
         ax.hist(pred.std.ravel(), bins=30, histtype="step", lw=1.5, label=name)
-    ax.set_xlabel("predictive standard deviation")
-    ax.set_ylabel("test points")
-    ax.set_title("Sharpness")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "predictive standard deviation", "test points", "Sharpness")
 
 
 def uncertainty_split(predictives: dict):
@@ -124,8 +103,28 @@ def uncertainty_split(predictives: dict):
     fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 3.4))
     ax.bar(names, epistemic, label="epistemic (variance of member means)", color="C1")
     ax.bar(names, aleatoric, bottom=epistemic, label="aleatoric (mean member variance)", color="C0")
-    ax.set_ylabel("mean predictive variance")
-    ax.set_title("Epistemic / aleatoric split")
+    return _finish(fig, ax, None, "mean predictive variance", "Epistemic / aleatoric split")
+
+
+def _panels(num: int, width: float, height: float):
+    """A row of ``num`` panels sharing the y axis: ``(fig, axes)`` with ``axes`` a 1-D array."""
+    fig, axes = _pyplot().subplots(1, num, figsize=(width * num, height), sharey=True, squeeze=False)
+    return fig, axes[0]
+
+
+def _diagonal():
+    """A square plot with the ideal ``y = x`` line on [0, 1]."""
+    fig, ax = _pyplot().subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
+    return fig, ax
+
+
+def _finish(fig, ax, xlabel: str | None, ylabel: str, title: str):
+    """Label, title and legend one axes; tighten the layout."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
