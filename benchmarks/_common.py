@@ -33,12 +33,19 @@ def _fmt(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def save(name: str, payload: dict) -> pathlib.Path:
-    """Write ``payload`` plus machine info to ``benchmarks/results/<name>.json`` atomically."""
+def save(name: str, payload: dict, *, load_before: tuple | None = None) -> pathlib.Path:
+    """Write ``payload`` plus machine info to ``benchmarks/results/<name>.json`` atomically.
+
+    ``load_before``: ``os.getloadavg()`` taken when the run started; printed and saved with the
+    load average now, since these 2-core machines are shared and timings move with the load.
+    """
     from uqlab._io import atomic_write
 
     machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                "load_average_at_save": os.getloadavg()}
+    if load_before is not None:
+        print(f"load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
+        payload = {**payload, "load_average": {"before": load_before, "after": os.getloadavg()}}
     payload = {"machine": machine, **payload}
     path = RESULTS / f"{name}.json"
     with atomic_write(path) as handle:

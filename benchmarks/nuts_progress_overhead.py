@@ -65,11 +65,9 @@ def main() -> None:
         print(f"  bar {row['progress']:>3}: median {row['median_s']:.2f} s  runs {[round(t, 2) for t in row['runs_s']]}")
     print(f"  overhead (on / off - 1): {100 * (on / off - 1):+.1f}% of medians, {100 * paired:+.1f}% median of "
           "pairs run back to back  (target <= 10%)")
-    print(f"  load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
     save("nuts_progress_overhead", {
         "settings": vars(args), "rows": rows, "overhead_fraction": on / off - 1, "paired_overhead_fraction": paired,
-        "load_average": {"before": load_before, "after": os.getloadavg()},
-    })
+    }, load_before=load_before)
 
 
 if __name__ == "__main__":

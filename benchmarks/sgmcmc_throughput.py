@@ -91,9 +91,7 @@ def main() -> None:
         rows.append({"sampler": name, "chains": args.chains, "steps": steps, "uqlab_steps_per_s": uq,
                      "raw_steps_per_s": rw, "ratio": uq / rw})
     print_table(rows)
-    print(f"load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
-    save("sgmcmc_throughput", {"settings": vars(args), "rows": rows,
-                               "load_average": {"before": load_before, "after": os.getloadavg()}})
+    save("sgmcmc_throughput", {"settings": vars(args), "rows": rows}, load_before=load_before)
 
 
 if __name__ == "__main__":

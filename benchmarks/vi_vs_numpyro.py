@@ -87,9 +87,7 @@ def main() -> None:
     rows[0]["time_ratio_vs_numpyro"] = rows[0]["seconds"] / rows[1]["seconds"]
     rows[1]["time_ratio_vs_numpyro"] = 1.0
     print_table(rows)
-    print(f"load average (1, 5, 15 min) before {load_before}, after {os.getloadavg()} on {os.cpu_count()} cores")
-    save("vi_vs_numpyro", {"settings": vars(args), "rows": rows,
-                           "load_average": {"before": load_before, "after": os.getloadavg()}})
+    save("vi_vs_numpyro", {"settings": vars(args), "rows": rows}, load_before=load_before)
 
 
 if __name__ == "__main__":
