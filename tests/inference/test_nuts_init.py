@@ -22,10 +22,11 @@ def _start():
     return {"z": np.zeros(3, np.float32)}
 
 
-def test_map_init_starts_chains_at_the_mode_and_samples_correctly():
+@pytest.mark.parametrize("vectorize", [True, False])
+def test_map_init_starts_chains_at_the_mode_and_samples_correctly(vectorize):
     target = LogDensity(_log_density, _start(), init_jitter=1.0)
     post = uqlab.fit(target, None, "nuts", key=0, num_warmup=100, num_samples=100, num_chains=2, init="map",
-                     init_steps=300, init_learning_rate=0.1, progress=False)
+                     init_steps=300, init_learning_rate=0.1, progress=False, vectorize=vectorize)
     # from |z - 5| ~ 5 (log density ~ -3800) the optimiser must reach the mode, where log p = 0;
     # Adam's last steps oscillate by about the learning rate around it: |dz| <= 0.1 gives >= -1.5
     assert np.all(np.asarray(post.info["init_log_density"]) > -1.5), post.info["init_log_density"]
@@ -47,7 +48,8 @@ def test_zero_init_steps_keeps_the_prior_start():
 
 @pytest.mark.parametrize(
     "settings, match",
-    [({"init": "mode"}, "init"), ({"init_steps": -1}, "init_steps"), ({"init_learning_rate": 0.0}, "init_learning_rate")],
+    [({"init": "mode"}, "init"), ({"init_steps": -1}, "init_steps"), ({"init_learning_rate": 0.0}, "init_learning_rate"),
+     ({"vectorize": "yes"}, "vectorize")],
 )
 def test_bad_init_settings(settings, match):
     with pytest.raises(ValueError, match=match):

@@ -2,9 +2,10 @@
 
 The posterior ``p(theta | D) ∝ p(theta) prod_n p(y_n | x_n, theta)`` is sampled with BlackJAX's
 multinomial NUTS kernel after Stan's windowed adaptation of the step size (dual averaging,
-Nesterov 2009) and a diagonal mass matrix (Welford variance over doubling windows). Chains run
-together under ``vmap``; warmup and sampling both go through :func:`scan_with_progress`, so one
-bar tracks all chains.
+Nesterov 2009) and a diagonal mass matrix (Welford variance over doubling windows). Chains advance
+together in one ``lax.scan``, under ``vmap`` or (``vectorize=False``, faster on CPU for
+expensive gradients) one after another within each step; warmup and sampling both go through
+:func:`scan_with_progress`, so one bar tracks all chains.
 
 Why the warmup loop is ours: ``blackjax.window_adaptation(...).run`` is one opaque scan (no
 progress between chunks, no resumable state) and its ``base()`` init/update/final is deprecated;
@@ -170,8 +171,9 @@ def run_chains(
     progress: bool | None = None,
     desc: str = "NUTS",
     checkpoint=None,
+    vectorize: bool | None = True,
 ):
-    """Warm up and sample several chains of a Hamiltonian ``transition`` under ``vmap``.
+    """Warm up and sample several chains of a Hamiltonian ``transition``, in one ``lax.scan``.
 
     Args:
         logdensity_fn: ``params -> log density`` for one chain.
@@ -183,6 +185,13 @@ def run_chains(
         thinning: transitions per kept draw.
         progress, desc: progress bar (``desc`` also names the checkpoint phases).
         checkpoint: a :class:`~uqlab.inference.checkpoint.Checkpoint` to save to / resume from.
+        vectorize: advance the chains together under ``vmap`` (True) or one after another with
+            ``lax.map`` inside each step (False); None: ``vmap`` on accelerators, ``lax.map`` on
+            CPU. On CPU, XLA's batched kernels made a physics-informed gradient 2.4-5x slower per
+            chain (``benchmarks/pde_comparison.py throughput``), and a batched NUTS tree runs
+            until the chain with the longest trajectory stops. The two give the same draws up to
+            floating-point rounding, which chaotic dynamics amplify: a different, equally valid
+            chain.
 
     Returns:
         ``(draws, stats, tuning)``: draws pytree ``(C, num_samples, ...)`` numpy; per-draw stats
@@ -193,6 +202,10 @@ def run_chains(
     from blackjax.adaptation.window_adaptation import build_schedule
 
     num_chains = jax.tree_util.tree_leaves(initial_positions)[0].shape[0]
+    if vectorize is None:
+        vectorize = jax.default_backend() != "cpu"
+    if not isinstance(vectorize, bool):
+        raise TypeError(f"vectorize: expected True, False or None, got {vectorize!r}")
     warmup = warmup_kernel(logdensity_fn, transition, target_acceptance=target_acceptance)
     sampler = sample_kernel(logdensity_fn, transition, thinning=thinning)
     warmup_key, sample_key = jax.random.split(key)
@@ -204,7 +217,11 @@ def run_chains(
 
         def warmup_step(state, inputs):
             keys, stage = inputs
-            state, _ = jax.vmap(warmup.update, in_axes=(0, 0, None))(keys, state, (stage[0], stage[1]))
+            schedule_step = (stage[0], stage[1])
+            if vectorize:
+                state, _ = jax.vmap(warmup.update, in_axes=(0, 0, None))(keys, state, schedule_step)
+            else:
+                state, _ = jax.lax.map(lambda a: warmup.update(a[0], a[1], schedule_step), (keys, state))
             return state, None
 
         stages = jnp.asarray(schedule.astype(np.int32))
@@ -217,7 +234,10 @@ def run_chains(
         step_size, imm = state.step_size, state.inverse_mass_matrix
 
     def sample_step(carry, keys):
-        carry, info = jax.vmap(sampler.update)(keys, carry)
+        if vectorize:
+            carry, info = jax.vmap(sampler.update)(keys, carry)
+        else:
+            carry, info = jax.lax.map(lambda a: sampler.update(a[0], a[1]), (keys, carry))
         return carry, (carry[0].position, info)
 
     keys = jax.random.split(sample_key, num_samples * num_chains).reshape(num_samples, num_chains, -1)
@@ -237,8 +257,10 @@ def run_nuts(logdensity_fn, initial_positions, key, *, max_tree_depth: int = 10,
 
 
 def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: int, learning_rate: float,
-                    progress: bool | None = None, desc: str = "MAP init"):
-    """Move each chain's start towards a mode: Adam on ``-logdensity_fn`` per chain, under ``vmap``.
+                    progress: bool | None = None, desc: str = "MAP init", vectorize: bool | None = True):
+    """Move each chain's start towards a mode: Adam on ``-logdensity_fn`` per chain.
+
+    Chains advance together in one scan (see ``vectorize``).
 
     Args:
         logdensity_fn: ``params -> log density`` for one chain.
@@ -247,6 +269,7 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
         num_steps: Adam steps (0 returns the positions unchanged).
         learning_rate: initial Adam step size, cosine-decayed to 1% of it over ``num_steps``.
         progress, desc: progress bar.
+        vectorize: as for :func:`run_chains`.
 
     Returns:
         ``(positions, log_densities)``: optimised positions (leading axis C) and the final log
@@ -272,7 +295,9 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
         return (optax.apply_updates(params, updates), opt_state), loss
 
     def step(carry, _):
-        return jax.vmap(step_one)(carry)
+        if vectorize or (vectorize is None and jax.default_backend() != "cpu"):
+            return jax.vmap(step_one)(carry)
+        return jax.lax.map(step_one, carry)  # batched kernels are slower on CPU (see run_chains)
 
     carry = (initial_positions, jax.vmap(optimizer.init)(initial_positions))
     (positions, _), losses = scan_with_progress(
@@ -285,7 +310,7 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
 
 @dataclasses.dataclass(frozen=True)
 class HamiltonianMethod(Method):
-    """Shared settings and ``fit`` of NUTS and HMC: window adaptation, chains under ``vmap``.
+    """Shared settings and ``fit`` of NUTS and HMC: window adaptation, chains in one scan.
 
     ``fit(model, data, *, key)`` accepts a uqlab model with a :class:`~uqlab.data.Dataset`, a
     NumPyro model function with ``data`` a dict of its keyword arguments, or a
@@ -308,6 +333,7 @@ class HamiltonianMethod(Method):
     init: str = "prior"
     init_steps: int = 1000
     init_learning_rate: float = 1e-2
+    vectorize: bool | None = True
 
     def __post_init__(self):
         check_positive_int("num_warmup", self.num_warmup, minimum=0)
@@ -322,6 +348,8 @@ class HamiltonianMethod(Method):
         check_choice("init", self.init, INITS)
         check_positive_int("init_steps", self.init_steps, minimum=0)
         check_positive("init_learning_rate", self.init_learning_rate)
+        if self.vectorize is not None and not isinstance(self.vectorize, bool):
+            raise ValueError(f"vectorize: expected True, False or None, got {self.vectorize!r}")
 
     def transition(self):  # pragma: no cover - interface
         """The Hamiltonian transition kernel (see :func:`nuts_transition`)."""
@@ -344,7 +372,7 @@ class HamiltonianMethod(Method):
         if self.init == "map":
             positions, final = optimize_starts(
                 target.logdensity, positions, num_steps=self.init_steps, learning_rate=self.init_learning_rate,
-                progress=self.progress, desc=f"{label} MAP init",
+                progress=self.progress, desc=f"{label} MAP init", vectorize=self.vectorize,
             )
             init_info = {
                 "init_log_density": final.tolist(), "init_seconds": time.perf_counter() - start,
@@ -353,7 +381,7 @@ class HamiltonianMethod(Method):
         draws, stats, (step_size, _) = run_chains(
             target.logdensity, positions, run_key, transition=self.transition(), num_warmup=self.num_warmup,
             num_samples=self.num_samples, target_acceptance=self.target_acceptance, thinning=self.thinning,
-            progress=self.progress, desc=label, checkpoint=checkpoint,
+            progress=self.progress, desc=label, checkpoint=checkpoint, vectorize=self.vectorize,
         )
         draws = jax.device_get(jax.vmap(jax.vmap(target.constrain))(draws))
         seconds = time.perf_counter() - start
@@ -389,7 +417,7 @@ class HamiltonianMethod(Method):
 
 @dataclasses.dataclass(frozen=True)
 class NUTS(HamiltonianMethod):
-    """NUTS with window adaptation; chains run in parallel under ``vmap``.
+    """NUTS with window adaptation; chains advance together in one scan (see :func:`run_chains`).
 
     Args:
         num_warmup: adaptation steps per chain (discarded).
@@ -403,6 +431,9 @@ class NUTS(HamiltonianMethod):
             optimised with Adam first; see :func:`optimize_starts`).
         init_steps: Adam steps per chain for ``init="map"``.
         init_learning_rate: Adam step size for ``init="map"``.
+        vectorize: chains under ``vmap`` (True), one after another within each step (False;
+            faster on CPU for expensive gradients such as physics-informed models), or None
+            (by backend); see :func:`run_chains`.
         max_tree_depth: maximum trajectory doublings (2^depth leapfrog steps).
     """
 

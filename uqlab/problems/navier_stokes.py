@@ -385,19 +385,19 @@ WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
 
 SETTINGS = {
     "quick": {
-        "nuts": {"init": "map", "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
+        "nuts": {"init": "map", "vectorize": False, "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
                  "num_samples": 30, "num_chains": 2, "max_tree_depth": 4},
         "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2},
         "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.002, "num_passes": 30},
     },
     "default": {
-        "nuts": {"init": "map", "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
+        "nuts": {"init": "map", "vectorize": False, "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
                  "num_samples": 100, "num_chains": 2, "max_tree_depth": 5},
         "ensemble": {"num_members": 5, "num_steps": 3000, "learning_rate": 5e-3},
         "mc_dropout": {"num_steps": 3000, "learning_rate": 5e-3, "dropout_rate": 0.002},
     },
     "full": {
-        "nuts": {"init": "map", "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
+        "nuts": {"init": "map", "vectorize": False, "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
                  "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
         "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
         "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.002},
