@@ -14,11 +14,18 @@ log marginal likelihood and its gradient, seconds per evaluation, predict time, 
 marginal likelihood reached. The iteration cap makes a 5,000-point comparison affordable; the
 per-evaluation time is the number to compare.
 
+``--part predict``: exact GP prediction at ``--n-exact`` training points and 2,000 test points
+at fixed hyperparameters (the kernel's initial values, no fitting), side by side: uqlab's
+conditioning (Cholesky factor and ``alpha`` kept in the posterior) then a predict with that
+factor, the same predict with the cache switched off (one factorisation per call, as before the
+cache), and scikit-learn's fit (its Cholesky) and predict. Both use the same kernel and noise.
+
 The 1-minute load average is recorded with every row (the machine is shared), and results
 merge into ``benchmarks/results/gp_benchmarks.json`` under the part's name.
 
     python benchmarks/gp_benchmarks.py --part svgp [--n-train 100000] [--n-subset 5000] [--steps 1500]
     python benchmarks/gp_benchmarks.py --part exact [--n-exact 5000] [--exact-iters 3]
+    python benchmarks/gp_benchmarks.py --part predict [--n-exact 5000]
 """
 
 from __future__ import annotations
@@ -150,9 +157,70 @@ def part_exact(args, model, x, y, x_test, y_test) -> list[dict]:
     return rows
 
 
+def part_predict(args, model, x, y, x_test, y_test) -> list[dict]:
+    """Predict at fixed hyperparameters: cached factor, uncached, and scikit-learn."""
+    import jax
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process import kernels as sk
+
+    import uqlab
+    from uqlab.inference.gp import ExactGP, GPPosterior
+
+    data = uqlab.Dataset(x[: args.n_exact], y[: args.n_exact])
+    xs, ys = (np.asarray(a, np.float64) for a in data.standardized())
+    with jax.enable_x64(True):
+        hypers = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64)[None], model.init())
+
+    def posterior():
+        return GPPosterior(ExactGP(), model, data.scaler, {}, hypers=hypers, x_train=xs, y_train=ys)
+
+    def uncached_posterior():
+        post = posterior()
+        post.max_cached_bytes = 0  # the behaviour before the cache: factorise on every predict
+        return post
+
+    posterior().predict(x_test)  # compile both paths (same shapes) before timing
+    uncached_posterior().predict(x_test)
+    rows = []
+    before = load()
+    cached = posterior()
+    start = time.perf_counter()
+    jax.block_until_ready(cached._cached_factors(None))
+    factor_s = time.perf_counter() - start
+    start = time.perf_counter()
+    pred = cached.predict(x_test)
+    predict_s = time.perf_counter() - start
+    rows.append({"model": "uqlab, factor kept", "n": args.n_exact, "condition_s": factor_s, "predict_s": predict_s,
+                 "test_nll": float(-pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
+    before = load()
+    uncached = uncached_posterior()
+    start = time.perf_counter()
+    pred_u = uncached.predict(x_test)
+    predict_s = time.perf_counter() - start
+    rows.append({"model": "uqlab, factor per predict", "n": args.n_exact, "condition_s": 0.0, "predict_s": predict_s,
+                 "test_nll": float(-pred_u.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
+
+    q = {k: float(np.ravel(v)[0]) for k, v in jax.device_get(model.quantities(model.init())).items()}
+    kernel = sk.ConstantKernel(q["variance"]) * sk.Matern(q["lengthscale"], nu=2.5) + sk.WhiteKernel(q["noise"] ** 2)
+    before = load()
+    start = time.perf_counter()
+    gpr = GaussianProcessRegressor(kernel, alpha=model.jitter, optimizer=None).fit(xs, ys)
+    factor_s = time.perf_counter() - start
+    start = time.perf_counter()
+    loc, std = gpr.predict(data.scaler.x(x_test), return_std=True)
+    predict_s = time.perf_counter() - start
+    sk_pred = uqlab.Predictive(loc.reshape(1, -1, 1), std.reshape(1, -1, 1)).affine(data.scaler.y_shift, data.scaler.y_scale)
+    rows.append({"model": "scikit-learn", "n": args.n_exact, "condition_s": factor_s, "predict_s": predict_s,
+                 "test_nll": float(-sk_pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
+    for row, p in zip(rows, (pred, pred_u, sk_pred)):
+        row["max_abs_mean_diff_vs_sklearn"] = float(np.abs(p.mean - sk_pred.mean).max())
+        row["max_abs_std_diff_vs_sklearn"] = float(np.abs(p.std - sk_pred.std).max())
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=("svgp", "exact"), required=True)
+    parser.add_argument("--part", choices=("svgp", "exact", "predict"), required=True)
     parser.add_argument("--n-train", type=int, default=100_000)
     parser.add_argument("--n-subset", type=int, default=5_000)
     parser.add_argument("--n-hyper", type=int, default=1_024)
@@ -170,7 +238,8 @@ def main():
 
     x, y, x_test, y_test = make_data(args.n_train, 2000)
     model = GP(kernel=Matern52(d_in=8, ard=True, lengthscale=2.0))
-    rows = (part_svgp if args.part == "svgp" else part_exact)(args, model, x, y, x_test, y_test)
+    part = {"svgp": part_svgp, "exact": part_exact, "predict": part_predict}[args.part]
+    rows = part(args, model, x, y, x_test, y_test)
     print_table(rows)
     path = RESULTS / "gp_benchmarks.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
