@@ -240,12 +240,13 @@ def main():
     model = GP(kernel=Matern52(d_in=8, ard=True, lengthscale=2.0))
     part = {"svgp": part_svgp, "exact": part_exact, "predict": part_predict}[args.part]
     rows = part(args, model, x, y, x_test, y_test)
-    print_table(rows)
     path = RESULTS / "gp_benchmarks.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     parts = previous.get("parts", {})
     parts[args.part] = {"settings": vars(args), "rows": rows}
-    save("gp_benchmarks", {"parts": parts})
+    save("gp_benchmarks", {"parts": parts})  # before printing: the rows of a part need not share columns
+    columns = list(dict.fromkeys(c for row in rows for c in row))
+    print_table([{c: row.get(c, "") for c in columns} for row in rows])
 
 
 if __name__ == "__main__":
