@@ -53,8 +53,7 @@ WITHOUT_DRAWS = ["laplace", "gp", "svgp"]  # one Gaussian (closed form): nothing
 
 
 @pytest.mark.parametrize(
-    "name", [*WITH_DRAWS, pytest.param("gp_nuts", marks=pytest.mark.xfail(
-        reason="GPPosterior (NUTS over GP hyperparameters) has no to_arviz yet", raises=NotImplementedError, strict=True))]
+    "name", [*WITH_DRAWS, "gp_nuts"]
 )
 def test_to_arviz_summary_for_every_method_with_draws(name):
     """Draws, chains, VI draws, ensemble members and dropout masks all become (chain, draw) in ArviZ."""

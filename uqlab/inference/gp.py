@@ -67,13 +67,19 @@ class GPPosterior(Posterior):
     ``x_train`` or ``y_train`` invalidates them.
 
     Attributes:
-        hypers: GP params pytree with a leading member axis ``S`` (1 for type-II ML).
+        hypers: GP params pytree with a leading member axis ``S`` (1 for type-II ML), chain-major
+            when sampled.
         x_train, y_train: standardised training data (float64 numpy).
+        num_chains: chains the sampled hyperparameters came from (1 for type-II ML).
+        sample_stats: per-draw sampler statistics ``{name: (chains, draws)}`` when the
+            hyperparameters were sampled (:class:`GPNUTS`), else None (no draws to export).
     """
 
     hypers: Any = None
     x_train: np.ndarray | None = None
     y_train: np.ndarray | None = None
+    num_chains: int = 1
+    sample_stats: dict | None = None
 
     max_cached_bytes: ClassVar[float] = 2**30
 
@@ -118,6 +124,20 @@ class GPPosterior(Posterior):
             else:
                 loc, scale = _factored_predictor(self.model)(hypers, self.x_train, *factors, x_star)
             return np.asarray(loc), np.asarray(scale)
+
+    def to_arviz(self, x=None):
+        """``arviz.InferenceData`` of sampled hyperparameters (one variable per leaf, dims
+        ``(chain, draw, ...)``) with the NUTS statistics; with ``x``, ``posterior_predictive``
+        holds each draw's predictive mean there. Type-II ML fits have no draws."""
+        if self.sample_stats is None:
+            raise NotImplementedError("GPPosterior: type-II maximum likelihood has one hyperparameter set, no draws to export to ArviZ")
+        import jax
+
+        from uqlab.inference._arviz import to_inference_data
+
+        c = self.num_chains
+        draws = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(c, len(a) // c, *np.shape(a)[1:]), self.hypers)
+        return to_inference_data(self, draws, self.sample_stats, x)
 
     def _quantity_draws(self) -> dict:
         import jax
@@ -290,7 +310,12 @@ class GPNUTS(Method):
             )
         hypers = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
         x_np, y_np = (np.asarray(a) for a in data.standardized())
-        posterior = GPPosterior(self, model, data.scaler, {}, hypers=hypers, x_train=x_np, y_train=y_np)
+        sample_stats = {
+            "acceptance_rate": stats["acceptance_rate"], "diverging": stats["divergences"] > 0,
+            "n_steps": stats["num_gradient_evals"],
+        }
+        posterior = GPPosterior(self, model, data.scaler, {}, hypers=hypers, x_train=x_np, y_train=y_np,
+                                num_chains=self.num_chains, sample_stats=sample_stats)
         posterior.info.update({
             "fit_seconds": time.perf_counter() - start,
             "step_size": np.asarray(step_size).tolist(),
