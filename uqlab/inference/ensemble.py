@@ -14,7 +14,7 @@ import time
 from typing import ClassVar
 
 from uqlab._convert import as_key
-from uqlab._validate import check_positive, check_positive_int
+from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model
 
 __all__ = ["DeepEnsemble"]
@@ -29,6 +29,8 @@ class DeepEnsemble(Method):
         num_steps: Adam steps per member.
         learning_rate: Adam learning rate.
         batch_size: minibatch size, or None for full-batch training.
+        schedule: "constant" learning rate or "cosine" decay to 1 % (see :func:`fit_map`).
+        vectorize: members under ``vmap`` (True) or one after another (see :func:`fit_map`).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
     """
 
@@ -37,6 +39,8 @@ class DeepEnsemble(Method):
     num_steps: int = 2000
     learning_rate: float = 1e-2
     batch_size: int | None = None
+    schedule: str = "constant"
+    vectorize: bool = True
     progress: bool | None = None
 
     def __post_init__(self):
@@ -44,6 +48,7 @@ class DeepEnsemble(Method):
         check_positive_int("num_steps", self.num_steps)
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
+        check_choice("schedule", self.schedule, ("constant", "cosine"))
 
     def fit(self, model, data, *, key=0) -> ParticlePosterior:
         """Train the K members and return them as a :class:`ParticlePosterior`."""
@@ -63,6 +68,8 @@ class DeepEnsemble(Method):
             train=False,
             progress=self.progress,
             desc="DeepEnsemble",
+            schedule=self.schedule,
+            vectorize=self.vectorize,
         )
         info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "final_loss": losses[-1].tolist()}
         return ParticlePosterior(self, model, data.scaler, info, particles=params, num_chains=1)

@@ -16,7 +16,7 @@ from typing import ClassVar
 import jax
 
 from uqlab._convert import as_key
-from uqlab._validate import check_positive, check_positive_int
+from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.inference.base import DropoutPosterior, Method, check_dataset, check_model
 
 __all__ = ["MCDropout"]
@@ -34,6 +34,8 @@ class MCDropout(Method):
         num_steps: Adam steps.
         learning_rate: Adam learning rate.
         batch_size: minibatch size or None (full batch).
+        schedule: "constant" learning rate or "cosine" decay to 1 % (see
+            :func:`~uqlab.inference._optimize.fit_map`).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
     """
 
@@ -44,6 +46,7 @@ class MCDropout(Method):
     num_steps: int = 3000
     learning_rate: float = 5e-3
     batch_size: int | None = None
+    schedule: str = "constant"
     progress: bool | None = None
 
     def __post_init__(self):
@@ -54,6 +57,7 @@ class MCDropout(Method):
         check_positive_int("num_steps", self.num_steps)
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
+        check_choice("schedule", self.schedule, ("constant", "cosine"))
 
     def prepare(self, model):
         """The model with this method's dropout rate and noise precision applied."""
@@ -89,6 +93,8 @@ class MCDropout(Method):
             train=True,
             progress=self.progress,
             desc="MCDropout",
+            schedule=self.schedule,
+            vectorize=False,  # one member: no batching needed
         )
         params = jax.tree_util.tree_map(lambda a: a[0], params)
         info = {"fit_seconds": time.perf_counter() - start, "losses": losses[:, 0], "final_loss": float(losses[-1, 0])}
