@@ -387,20 +387,20 @@ SETTINGS = {
     "quick": {
         "nuts": {"init": "map", "vectorize": False, "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
                  "num_samples": 30, "num_chains": 2, "max_tree_depth": 4},
-        "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2},
-        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.002, "num_passes": 30},
+        "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2, "schedule": "cosine", "vectorize": False},
+        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.002, "schedule": "cosine", "num_passes": 30},
     },
     "default": {
         "nuts": {"init": "map", "vectorize": False, "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
                  "num_samples": 100, "num_chains": 2, "max_tree_depth": 5},
-        "ensemble": {"num_members": 5, "num_steps": 3000, "learning_rate": 5e-3},
-        "mc_dropout": {"num_steps": 3000, "learning_rate": 5e-3, "dropout_rate": 0.002},
+        "ensemble": {"num_members": 5, "num_steps": 6000, "learning_rate": 5e-3, "schedule": "cosine", "vectorize": False},
+        "mc_dropout": {"num_steps": 6000, "learning_rate": 5e-3, "dropout_rate": 0.002, "schedule": "cosine"},
     },
     "full": {
         "nuts": {"init": "map", "vectorize": False, "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
                  "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
-        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
-        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.002},
+        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3, "schedule": "cosine", "vectorize": False},
+        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.002, "schedule": "cosine"},
     },
 }
 """Method settings per mode; as for Burgers, NUTS chains start from Adam-optimised prior draws
