@@ -179,3 +179,16 @@ def test_classification_metrics_against_closed_forms():
     assert evaluate_classification(confident, labels, ["ece"])["ece"] == pytest.approx(0.98)
     with pytest.raises(ValueError, match="labels: expected values"):
         evaluate_classification(probs, labels + 3)
+
+
+def test_verdict_names_heavy_tails_when_coverage_and_spread_disagree():
+    # Errors: 98 % tiny (well inside the intervals), 2 % far out: coverage is too high, yet the
+    # RMS standardised error is above 1.
+    rng = np.random.default_rng(6)
+    n = 20000
+    far = rng.random(n) < 0.02
+    y = np.where(far, 15.0, 0.1) * rng.standard_normal(n)
+    pred = Predictive(np.zeros((1, n, 1)), np.ones((1, n, 1)))
+    verdict = calibration.verdict(pred, y[:, None])
+    assert verdict["label"] == "under-confident" and verdict["spread_factor"] > 1
+    assert "heavy-tailed" in verdict["text"]

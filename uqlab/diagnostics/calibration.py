@@ -151,12 +151,14 @@ def verdict(pred: Predictive, y, level: float = 0.9) -> dict:
     tolerance = 2 * np.sqrt(level * (1 - level) / y.size)
     spread = float(np.sqrt(np.mean((y - pred.mean) ** 2 / np.maximum(pred.var, np.finfo(float).tiny))))
     gap = float(observed - level)
-    if gap < -tolerance:
-        label = "over-confident"
-        detail = f"intervals are too narrow: errors are {spread:.2g}x the predicted standard deviation"
-    elif gap > tolerance:
-        label = "under-confident"
-        detail = f"intervals are too wide: errors are {spread:.2g}x the predicted standard deviation"
+    if abs(gap) > tolerance:
+        label = "over-confident" if gap < 0 else "under-confident"
+        width = "narrow" if gap < 0 else "wide"
+        if (spread > 1) == (gap < 0):
+            detail = f"intervals are too {width}: errors are {spread:.2g}x the predicted standard deviation"
+        else:  # coverage and the RMS standardised error disagree: the errors are not Gaussian-shaped
+            detail = (f"intervals are too {width} for most targets, yet the RMS error is {spread:.2g}x the "
+                      "predicted standard deviation: a few errors lie far outside (heavy-tailed errors)")
     else:
         label = "calibrated"
         detail = f"within Monte Carlo error (±{tolerance:.1%}) of the nominal level"
