@@ -383,28 +383,10 @@ _SIZES = {  # mode -> (observations forward, inverse, collocation points)
 WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
 """Hidden widths of the ``(w, psi)`` network per mode."""
 
-SETTINGS = {
-    "quick": {
-        "nuts": {"init": "map", "vectorize": False, "init_steps": 800, "init_learning_rate": 1e-2, "num_warmup": 40,
-                 "num_samples": 30, "num_chains": 2, "max_tree_depth": 4},
-        "ensemble": {"num_members": 3, "num_steps": 800, "learning_rate": 1e-2, "schedule": "cosine", "vectorize": False},
-        "mc_dropout": {"num_steps": 800, "learning_rate": 1e-2, "dropout_rate": 0.002, "schedule": "cosine", "num_passes": 30},
-    },
-    "default": {
-        "nuts": {"init": "map", "vectorize": False, "init_steps": 3000, "init_learning_rate": 5e-3, "num_warmup": 150,
-                 "num_samples": 100, "num_chains": 2, "max_tree_depth": 5},
-        "ensemble": {"num_members": 5, "num_steps": 6000, "learning_rate": 5e-3, "schedule": "cosine", "vectorize": False},
-        "mc_dropout": {"num_steps": 6000, "learning_rate": 5e-3, "dropout_rate": 0.002, "schedule": "cosine"},
-    },
-    "full": {
-        "nuts": {"init": "map", "vectorize": False, "init_steps": 20000, "init_learning_rate": 2e-3, "num_warmup": 1000,
-                 "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
-        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3, "schedule": "cosine", "vectorize": False},
-        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.002, "schedule": "cosine"},
-    },
-}
-"""Method settings per mode; as for Burgers, NUTS chains start from Adam-optimised prior draws
-(from the prior they need most of the warmup to reach the typical set), and MC dropout uses a
+ADAM_STEPS = {"quick": (800, 800), "default": (3000, 6000), "full": (20000, 20000)}
+"""Adam steps per mode (see :data:`uqlab.problems.burgers.ADAM_STEPS`): as for Burgers, NUTS
+chains start from Adam-optimised prior draws (from the prior they need most of the warmup to
+reach the typical set), and MC dropout uses a
 rate of 0.002 (at 0.01 the dropout noise in the residual biased nu 25% low in the default run)."""
 
 
@@ -450,7 +432,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         f"ns-{'inverse' if inverse else 'forward'}", points=points, field=w.ravel(), grid_shape=(num_t, n, n),
         test_index=pde.subgrid((num_t, n, n), (1, 2, 2)), collocation=collocation, num_obs=num_obs,
         noise=noise, rng=rng, make_model=make_model, mode=mode, nu=float(nu), inverse=inverse,
-        settings=SETTINGS[mode], widths=WIDTHS[mode],
+        settings=pde.method_settings(mode, *ADAM_STEPS[mode], num_warmup=150 if mode == "default" else None), widths=WIDTHS[mode],
         description=f"2-D Navier-Stokes vorticity ({kind}, {forcing} forcing), nu={nu:.4g}, {n}x{n}x{num_t} grid, "
         f"{num_obs} observations, {noise:.0%} noise",
     )

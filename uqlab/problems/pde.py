@@ -23,33 +23,47 @@ from uqlab._validate import check_positive_int
 from uqlab.data import Dataset
 from uqlab.problems import Problem
 
-__all__ = ["MODES", "SETTINGS", "WIDTHS", "mode_of", "subgrid", "check_options", "build", "coefficient_summary", "confidence_summary", "report_sections"]
+__all__ = ["MODES", "WIDTHS", "method_settings", "mode_of", "subgrid", "check_options", "build", "coefficient_summary", "confidence_summary", "report_sections"]
 
 MODES = ("quick", "default", "full")
 LEVELS = (0.5, 0.9, 0.95)
 CALIBRATED_BAND = 0.025
 """Coverage gaps within +-2.5 percentage points of nominal count as calibrated."""
 
-SETTINGS = {
-    "quick": {
-        "nuts": {"num_warmup": 30, "num_samples": 20, "num_chains": 2, "max_tree_depth": 3},
-        "ensemble": {"num_members": 3, "num_steps": 400, "learning_rate": 5e-3},
-        "mc_dropout": {"num_steps": 400, "learning_rate": 5e-3, "dropout_rate": 0.01, "num_passes": 30},
-    },
-    "default": {
-        "nuts": {"num_warmup": 300, "num_samples": 200, "num_chains": 2, "max_tree_depth": 6},
-        "ensemble": {"num_members": 5, "num_steps": 4000, "learning_rate": 3e-3},
-        "mc_dropout": {"num_steps": 4000, "learning_rate": 3e-3, "dropout_rate": 0.01},
-    },
-    "full": {
-        "nuts": {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8},
-        "ensemble": {"num_members": 10, "num_steps": 20000, "learning_rate": 2e-3},
-        "mc_dropout": {"num_steps": 20000, "learning_rate": 2e-3, "dropout_rate": 0.01},
-    },
+_MODE_SETTINGS = {  # mode -> Adam learning rate, NUTS run, ensemble size, extra MC dropout settings
+    "quick": (1e-2, {"num_warmup": 40, "num_samples": 30, "num_chains": 2, "max_tree_depth": 4}, 3, {"num_passes": 30}),
+    "default": (5e-3, {"num_warmup": 200, "num_samples": 100, "num_chains": 2, "max_tree_depth": 5}, 5, {}),
+    "full": (2e-3, {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8}, 10, {}),
 }
-"""Generic method settings per mode: quick (seconds to a minute per method), default (a problem in
-about 15 minutes on 2 cores), full (paper-quality, hours). A problem module may pass its own to
-:func:`build` (Burgers does: its shock needs longer training and MAP-started chains)."""
+
+
+def method_settings(mode: str, map_steps: int, train_steps: int, *, num_warmup: int | None = None,
+                    dropout_rate: float = 0.002) -> dict:
+    """Settings of NUTS, the deep ensemble and MC dropout for a physics-informed problem.
+
+    NUTS starts each chain from an Adam-optimised prior draw (``init="map"``, ``map_steps``
+    steps): from prior draws its warmup spends itself far from the typical set of a posterior
+    with thousands of precise observations. Ensembles and dropout train ``train_steps`` Adam steps
+    with cosine decay, members one after another (on CPU batching slows PINN gradients). Chains
+    also run one after another for the same reason.
+
+    Args:
+        mode: one of :data:`MODES`: quick (seconds to a minute per method), default (a problem in
+            about 15 minutes on 2 cores), full (paper-quality, hours).
+        map_steps: Adam steps of the NUTS starting points.
+        train_steps: Adam steps of each ensemble member and of the dropout network.
+        num_warmup: NUTS warmup steps (None: the mode's).
+        dropout_rate: MC dropout rate (every dropped unit smears sharp features such as shocks).
+    """
+    learning_rate, nuts, members, dropout_extra = _MODE_SETTINGS[mode]
+    nuts = {**nuts, "num_warmup": nuts["num_warmup"] if num_warmup is None else num_warmup}
+    train = {"num_steps": train_steps, "learning_rate": learning_rate, "schedule": "cosine"}
+    return {
+        "nuts": {"init": "map", "vectorize": False, "init_steps": map_steps, "init_learning_rate": learning_rate, **nuts},
+        "ensemble": {"num_members": members, **train, "vectorize": False},
+        "mc_dropout": {**train, "dropout_rate": dropout_rate, **dropout_extra},
+    }
+
 
 WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
 """Hidden widths of the field network per mode."""
@@ -106,11 +120,10 @@ def build(
         nu: the true coefficient.
         inverse: infer ``nu`` (else it is given to the model).
         description: one line for reports.
-        settings: per method name, its settings (None: :data:`SETTINGS` of ``mode``); become
+        settings: per method name, its settings (see :func:`method_settings`); become
             ``Problem.method_settings``.
         widths: hidden widths of the field network (None: :data:`WIDTHS` of ``mode``).
     """
-    settings = SETTINGS[mode] if settings is None else settings
     widths = WIDTHS[mode] if widths is None else tuple(widths)
     if num_obs > len(points):
         raise ValueError(f"num_obs: expected at most the {len(points)} grid points, got {num_obs}")
