@@ -12,9 +12,38 @@ import numpy as np
 from uqlab._validate import check_choice
 from uqlab.data import Dataset
 from uqlab.inference.base import warn_numerics
-from uqlab.inference.transform import scan_with_progress
+from uqlab.inference.transform import over_leading_axis, scan_with_progress
 
-__all__ = ["fit_map"]
+__all__ = ["SCHEDULES", "adam", "descent_step", "fit_map"]
+
+SCHEDULES = ("constant", "cosine")
+"""Step-size schedules of :func:`adam`."""
+
+
+def adam(learning_rate: float, num_steps: int, schedule: str = "constant"):
+    """optax Adam (Kingma & Ba, 2015) with a constant step, or one cosine-decayed to 1 % of
+    ``learning_rate`` over ``num_steps`` (Loshchilov & Hutter, 2017), which settles the final
+    iterates at a mode rather than at Adam's noise floor around it."""
+    import optax
+
+    check_choice("schedule", schedule, SCHEDULES)
+    if schedule == "cosine":
+        learning_rate = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.01)
+    return optax.adam(learning_rate)
+
+
+def descent_step(loss_fn, optimizer):
+    """One ``optimizer`` step on ``loss_fn(params, *args)``:
+    ``(params, opt_state, *args) -> ((params, opt_state), loss)``."""
+    import jax
+    import optax
+
+    def step(params, opt_state, *args):
+        loss, grads = jax.value_and_grad(loss_fn)(params, *args)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    return step
 
 
 def fit_map(
@@ -45,8 +74,7 @@ def fit_map(
         train: pass ``train=True`` (dropout on) to the model during training.
         progress: progress bar setting.
         desc: progress-bar label.
-        schedule: "constant" step size, or "cosine" decay from ``learning_rate`` to 1 % of it
-            over ``num_steps`` (Loshchilov & Hutter, 2017), which settles the final iterates.
+        schedule: one of :data:`SCHEDULES` (see :func:`adam`).
         vectorize: train the members together under ``vmap`` (True) or one after another within
             each step (``lax.map``; faster on CPU when batching slows the model's gradient, as
             for physics-informed networks). The numbers agree up to float rounding.
@@ -55,7 +83,6 @@ def fit_map(
         ``(params, losses)``: params with leading axis K; losses ``(num_steps, K)`` numpy.
     """
     import jax
-    import optax
 
     from uqlab._convert import to_jax
     from uqlab.data import check_batch_size, draw_minibatch
@@ -64,10 +91,7 @@ def fit_map(
     x, y = to_jax(data.standardized())
     n = data.num_points
     check_batch_size(batch_size, n)
-    check_choice("schedule", schedule, ("constant", "cosine"))
-    if schedule == "cosine":
-        learning_rate = optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.01)
-    optimizer = optax.adam(learning_rate)
+    optimizer = adam(learning_rate, num_steps, schedule)
 
     def loss_fn(params, step_key):
         batch_key, dropout_key = jax.random.split(step_key)
@@ -78,18 +102,16 @@ def fit_map(
         params = model.init(member_key)
         return params, optimizer.init(params)
 
+    step = descent_step(loss_fn, optimizer)
+
     def step_member(carry, step_key):
-        params, opt_state = carry
-        loss, grads = jax.value_and_grad(loss_fn)(params, step_key)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+        return step(*carry, step_key)
 
     init_key, steps_key = jax.random.split(key)
     carry = jax.vmap(init_member)(jax.random.split(init_key, num_members))
     step_keys = jax.random.split(steps_key, num_steps * num_members).reshape(num_steps, num_members, -1)
-    step_members = jax.vmap(step_member) if vectorize else lambda c, k: jax.lax.map(lambda a: step_member(*a), (c, k))
     (params, _), losses = scan_with_progress(
-        step_members, carry, step_keys, num_steps=num_steps, desc=desc, progress=progress
+        over_leading_axis(step_member, vectorize), carry, step_keys, num_steps=num_steps, desc=desc, progress=progress
     )
     warn_numerics(desc, losses[-1], "the training loss")
     warn_numerics(desc, np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(jax.device_get(params))]), "the parameters")

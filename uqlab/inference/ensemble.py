@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab.inference._optimize import SCHEDULES
 from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model
 
 __all__ = ["DeepEnsemble"]
@@ -48,7 +49,7 @@ class DeepEnsemble(Method):
         check_positive_int("num_steps", self.num_steps)
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, ("constant", "cosine"))
+        check_choice("schedule", self.schedule, SCHEDULES)
 
     def fit(self, model, data, *, key=0) -> ParticlePosterior:
         """Train the K members and return them as a :class:`ParticlePosterior`."""

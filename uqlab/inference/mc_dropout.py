@@ -17,6 +17,7 @@ import jax
 
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab.inference._optimize import SCHEDULES
 from uqlab.inference.base import DropoutPosterior, Method, check_dataset, check_model
 
 __all__ = ["MCDropout"]
@@ -57,7 +58,7 @@ class MCDropout(Method):
         check_positive_int("num_steps", self.num_steps)
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, ("constant", "cosine"))
+        check_choice("schedule", self.schedule, SCHEDULES)
 
     def prepare(self, model):
         """The model with this method's dropout rate and noise precision applied."""

@@ -32,7 +32,7 @@ import numpy as np
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
 from uqlab.inference.base import Method, ParticlePosterior, warn_if, warn_numerics
-from uqlab.inference.transform import Transform, scan_with_progress
+from uqlab.inference.transform import Transform, over_leading_axis, scan_with_progress
 
 __all__ = [
     "NUTS", "HamiltonianMethod", "INITS", "nuts_transition", "hmc_transition", "warmup_kernel", "sample_kernel",
@@ -185,11 +185,9 @@ def run_chains(
         thinning: transitions per kept draw.
         progress, desc: progress bar (``desc`` also names the checkpoint phases).
         checkpoint: a :class:`~uqlab.inference.checkpoint.Checkpoint` to save to / resume from.
-        vectorize: advance the chains together under ``vmap`` (True) or one after another with
-            ``lax.map`` inside each step (False); None: ``vmap`` on accelerators, ``lax.map`` on
-            CPU. On CPU, XLA's batched kernels made a physics-informed gradient 2.4-5x slower per
-            chain (``benchmarks/pde_comparison.py throughput``), and a batched NUTS tree runs
-            until the chain with the longest trajectory stops. The two give the same draws up to
+        vectorize: advance the chains together under ``vmap`` (True) or one after another inside
+            each step (False; None: by backend), see :func:`over_leading_axis` and
+            ``benchmarks/pde_comparison.py throughput``. The two give the same draws up to
             floating-point rounding, which chaotic dynamics amplify: a different, equally valid
             chain.
 
@@ -202,10 +200,6 @@ def run_chains(
     from blackjax.adaptation.window_adaptation import build_schedule
 
     num_chains = jax.tree_util.tree_leaves(initial_positions)[0].shape[0]
-    if vectorize is None:
-        vectorize = jax.default_backend() != "cpu"
-    if not isinstance(vectorize, bool):
-        raise TypeError(f"vectorize: expected True, False or None, got {vectorize!r}")
     warmup = warmup_kernel(logdensity_fn, transition, target_acceptance=target_acceptance)
     sampler = sample_kernel(logdensity_fn, transition, thinning=thinning)
     warmup_key, sample_key = jax.random.split(key)
@@ -217,11 +211,8 @@ def run_chains(
 
         def warmup_step(state, inputs):
             keys, stage = inputs
-            schedule_step = (stage[0], stage[1])
-            if vectorize:
-                state, _ = jax.vmap(warmup.update, in_axes=(0, 0, None))(keys, state, schedule_step)
-            else:
-                state, _ = jax.lax.map(lambda a: warmup.update(a[0], a[1], schedule_step), (keys, state))
+            update = lambda k, c: warmup.update(k, c, (stage[0], stage[1]))  # noqa: E731
+            state, _ = over_leading_axis(update, vectorize)(keys, state)
             return state, None
 
         stages = jnp.asarray(schedule.astype(np.int32))
@@ -234,10 +225,7 @@ def run_chains(
         step_size, imm = state.step_size, state.inverse_mass_matrix
 
     def sample_step(carry, keys):
-        if vectorize:
-            carry, info = jax.vmap(sampler.update)(keys, carry)
-        else:
-            carry, info = jax.lax.map(lambda a: sampler.update(a[0], a[1]), (keys, carry))
+        carry, info = over_leading_axis(sampler.update, vectorize)(keys, carry)
         return carry, (carry[0].position, info)
 
     keys = jax.random.split(sample_key, num_samples * num_chains).reshape(num_samples, num_chains, -1)
@@ -279,25 +267,17 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
         FloatingPointError: if the optimisation produced non-finite values.
     """
     import jax
-    import optax
+
+    from uqlab.inference._optimize import adam, descent_step
 
     del key
-    value_and_grad = jax.value_and_grad(lambda p: -logdensity_fn(p))
     if num_steps == 0:
         return initial_positions, np.asarray(jax.vmap(logdensity_fn)(initial_positions))
-    # cosine decay to 1% of the step: a mode, not Adam's noise floor around it, is the target
-    optimizer = optax.adam(optax.cosine_decay_schedule(learning_rate, num_steps, alpha=0.01))
-
-    def step_one(carry):
-        params, opt_state = carry
-        loss, grads = value_and_grad(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+    optimizer = adam(learning_rate, num_steps, "cosine")
+    step_one = descent_step(lambda p: -logdensity_fn(p), optimizer)
 
     def step(carry, _):
-        if vectorize or (vectorize is None and jax.default_backend() != "cpu"):
-            return jax.vmap(step_one)(carry)
-        return jax.lax.map(step_one, carry)  # batched kernels are slower on CPU (see run_chains)
+        return over_leading_axis(step_one, vectorize)(*carry)
 
     carry = (initial_positions, jax.vmap(optimizer.init)(initial_positions))
     (positions, _), losses = scan_with_progress(

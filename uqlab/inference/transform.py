@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Transform", "scan_with_progress", "progress_enabled"]
+__all__ = ["Transform", "scan_with_progress", "progress_enabled", "over_leading_axis"]
 
 
 class Transform(NamedTuple):
@@ -30,6 +30,25 @@ def progress_enabled(progress: bool | None) -> bool:
     if progress is None:
         return os.environ.get("UQLAB_PROGRESS", "1") != "0"
     return bool(progress)
+
+
+def over_leading_axis(fn: Callable, vectorize: bool | None) -> Callable:
+    """``fn`` applied along the leading axis of all its arguments (chains, members).
+
+    ``vectorize=True`` batches with ``vmap``; False runs the elements one after another with
+    ``lax.map`` (on CPU, XLA's batched kernels made physics-informed gradients 2.4-5x slower per
+    element, and a batched NUTS tree runs until its longest trajectory stops); None picks
+    ``vmap`` on accelerators and ``lax.map`` on CPU. Both give the same numbers up to rounding.
+    """
+    import jax
+
+    if vectorize is None:
+        vectorize = jax.default_backend() != "cpu"
+    if not isinstance(vectorize, bool):
+        raise TypeError(f"vectorize: expected True, False or None, got {vectorize!r}")
+    if vectorize:
+        return jax.vmap(fn)
+    return lambda *args: jax.lax.map(lambda a: fn(*a), args)
 
 
 def scan_with_progress(
