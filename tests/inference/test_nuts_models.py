@@ -82,6 +82,9 @@ def test_hmc_on_a_log_density():
                      progress=False)
     z = post.samples()["z"]
     assert z.shape == (4, 150, 2)
+    # static HMC: every transition, warmup included, integrates exactly 8 leapfrog steps
+    assert post.info["warmup_gradient_evals"] == 4 * 150 * 8
+    assert post.info["num_gradient_evals"] == 4 * 150 * 8
     for i, scale in enumerate([1.0, 3.0]):
         _assert_mean_within_mc_error(z[..., i], 0.0, scale)
 

@@ -90,6 +90,30 @@ def test_adaptive_slopes_scale_preactivations():
     assert float(prior_gap) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("equation, points", [(BurgersEquation(domain=((-1.0, 1.0), (0.0, 2.0))), Z2),
+                                             (VorticityEquation(time_span=(0.0, 3.0)), Z3)])
+def test_resampled_collocation_points(equation, points):
+    """With ``resample``, a key gives M fresh uniform points on the domain; no key gives the fixed ones."""
+    model = PINN(equation, np.asarray(points), widths=(8,), resample=True)
+    fixed = np.asarray(model.collocation_points())
+    np.testing.assert_array_equal(fixed, np.asarray(points, np.float32))
+    key = jax.random.PRNGKey(3)
+    fresh = np.asarray(model.collocation_points(key))
+    assert fresh.shape == fixed.shape
+    np.testing.assert_array_equal(fresh, model.collocation_points(key))  # a function of the key
+    assert not np.allclose(fresh, model.collocation_points(jax.random.PRNGKey(4)))
+    many = np.asarray(equation.sample(key, 20000))
+    low, high = (np.array([-1.0, 0.0]), np.array([1.0, 2.0])) if points is Z2 else (np.zeros(3), np.array([2 * np.pi, 2 * np.pi, 3.0]))
+    assert np.all(many >= low) and np.all(many < high)
+    # uniform: mean (low + high) / 2 within 4 standard errors (sd of U(a, b) is (b - a) / sqrt 12)
+    np.testing.assert_array_less(np.abs(many.mean(0) - (low + high) / 2), 4 * (high - low) / np.sqrt(12 * 20000))
+    # the residual term follows: with a key (a training step) it is evaluated at the fresh points
+    params = model.init(jax.random.PRNGKey(0))
+    assert model.log_extra(params) == model.replace(resample=False).log_extra(params)
+    assert model.log_extra(params, key=key) != model.log_extra(params)
+    assert model.replace(resample=False).log_extra(params, key=key) == model.log_extra(params)
+
+
 @pytest.mark.parametrize(
     "settings, match",
     [
@@ -102,3 +126,8 @@ def test_adaptive_slopes_scale_preactivations():
 def test_bad_settings(settings, match):
     with pytest.raises(ValueError, match=match):
         PINN(**settings)
+
+
+def test_flags_must_be_booleans():
+    with pytest.raises(TypeError, match="resample: expected True or False"):
+        PINN(collocation=np.zeros((4, 2)), resample="yes")

@@ -123,6 +123,9 @@ class Target(NamedTuple):
     constrain: Callable
     posterior: Callable
     diagnostics: Callable
+    training_logdensity: Callable | None = None
+    """``(params, key) -> log density``: the model's stochastic training objective (for example
+    resampled collocation points), climbed by ``init="map"``; None: ``logdensity``."""
 
 
 def _weight_diagnostics(draws, posterior) -> dict:
@@ -161,6 +164,7 @@ def _uqlab_target(model, data, label: str) -> Target:
             method, model, data.scaler, {}, particles=particles, num_chains=chains, sample_stats=stats
         ),
         diagnostics=lambda draws, posterior: summarize_chains(jax.tree_util.tree_map(np.asarray, draws), posterior, data.x),
+        training_logdensity=lambda params, key: log_joint(model, params, batch, data.num_points, key=key),
     )
 
 

@@ -46,7 +46,8 @@ class Model:
         """Log-density terms not tied to data points (none by default).
 
         ``key`` and ``train`` are those given to :meth:`log_likelihood` (stochastic layers such
-        as dropout are on only when ``train`` is true and a key is given).
+        as dropout are on only when ``train`` is true and a key is given; a key alone marks a
+        stochastic training step, in which a model may also resample its own points).
         """
         del params, key, train
         return jnp.zeros(())

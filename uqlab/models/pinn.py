@@ -61,6 +61,9 @@ from uqlab.models.base import Model
 from uqlab.models.bnn import BayesianMLP
 from uqlab.models.likelihoods import Gaussian, gaussian_log_prob
 
+_RESAMPLE_STREAM = 0x5EED
+"""``fold_in`` constant that separates the collocation-resampling stream from dropout's."""
+
 __all__ = ["Points", "BurgersEquation", "VorticityEquation", "PINN", "first_derivative", "second_derivative"]
 
 
@@ -114,6 +117,11 @@ class BurgersEquation:
         low, high = (jnp.asarray(v) for v in zip(*self.domain))
         return 2.0 * (z - low) / (high - low) - 1.0
 
+    def sample(self, key, num: int):
+        """``num`` points drawn uniformly on the domain, ``(num, 2)``."""
+        low, high = (jnp.asarray(v, jnp.result_type(float)) for v in zip(*self.domain))
+        return jax.random.uniform(key, (num, 2), jnp.result_type(float), low, high)
+
     def residual(self, field, z, nu):
         """``(M, 1)`` residual of the field function ``field: (M, 2) -> (M, 1)``."""
         u_x, u_xx = second_derivative(field, z, 0)
@@ -139,6 +147,12 @@ class VorticityEquation:
     drag: float = 0.0
     num_fields = 2
     d_in = 3
+
+    def sample(self, key, num: int):
+        """``num`` points drawn uniformly on ``[0, 2 pi)^2 x time_span``, ``(num, 3)``."""
+        low = jnp.array([0.0, 0.0, self.time_span[0]], jnp.result_type(float))
+        high = jnp.array([2 * math.pi, 2 * math.pi, self.time_span[1]], jnp.result_type(float))
+        return jax.random.uniform(key, (num, 3), jnp.result_type(float), low, high)
 
     def embed(self, z):
         """Periodic features ``(cos x, sin x, cos y, sin y, t scaled to [-1, 1])``."""
@@ -181,6 +195,13 @@ class PINN(Model):
             units can then form a shock of width ~nu without the weights having to grow by
             orders of magnitude, which plain gradient training of a PINN reaches only slowly.
         log_slope_prior: ``(loc, scale)`` of the Gaussian prior on each log-slope ``s``.
+        resample: in stochastic training steps (calls with a ``key``: deep ensembles, MC
+            dropout), draw ``M`` fresh points uniformly on the domain instead of using the fixed
+            ``collocation`` points. The residual term is then an unbiased estimate of ``M`` times
+            the mean squared residual over the whole domain, which a network cannot satisfy at
+            fixed points only while violating the PDE between them (Wu et al. 2023). Calls
+            without a key (NUTS/HMC, VI, SG-MCMC, evaluation) always use the fixed points, so
+            every sampler still sees one deterministic log density.
     """
 
     equation: BurgersEquation | VorticityEquation = dataclasses.field(default_factory=BurgersEquation)
@@ -197,6 +218,7 @@ class PINN(Model):
     dropout_rate: float = 0.0
     adaptive_slopes: bool = False
     log_slope_prior: tuple[float, float] = (0.0, 2.0)
+    resample: bool = False
 
     def __post_init__(self):
         if not isinstance(self.equation, (BurgersEquation, VorticityEquation)):
@@ -218,8 +240,9 @@ class PINN(Model):
         check_positive("log_nu_prior[1]", self.log_nu_prior[1])
         check_positive("output_scale", self.output_scale)
         check_probability("dropout_rate", self.dropout_rate)
-        if not isinstance(self.adaptive_slopes, bool):
-            raise TypeError(f"adaptive_slopes: expected True or False, got {self.adaptive_slopes!r}")
+        for flag in ("adaptive_slopes", "resample"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
         object.__setattr__(self, "log_slope_prior", tuple(self.log_slope_prior))
         check_positive("log_slope_prior[1]", self.log_slope_prior[1])
         _ = self.network  # validates widths, activation, prior
@@ -295,9 +318,16 @@ class PINN(Model):
         loc, scale = self.apply(params, batch["x"], key=key, train=train)
         return jnp.sum(gaussian_log_prob(batch["y"], loc, scale), axis=-1)
 
+    def collocation_points(self, key=None):
+        """The fixed collocation points, or with ``resample`` and a ``key`` as many fresh uniform ones."""
+        if self.resample and key is not None:  # a stream of its own: dropout masks keep using ``key``
+            return self.equation.sample(jax.random.fold_in(key, _RESAMPLE_STREAM), len(self.collocation))
+        return jnp.asarray(self.collocation.values, jnp.result_type(float))
+
     def residuals(self, params, *, key=None, train=False):
-        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``train`` and ``key``)."""
-        z = jnp.asarray(self.collocation.values, jnp.result_type(float))
+        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``train`` and ``key``;
+        fresh points when ``resample`` and ``key``, see :meth:`collocation_points`)."""
+        z = self.collocation_points(key)
         field = lambda p: self.fields(params, p, key=key, train=train)  # noqa: E731
         return self.equation.residual(field, z, self.coefficient(params))
 

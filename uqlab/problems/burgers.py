@@ -475,7 +475,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         return PINN(
             BurgersEquation(domain=((-1.0, 1.0), (0.0, t_max))), collocation, widths=widths,
             likelihood=Gaussian(noise_scale=noise_scale), residual_scale=0.05, nu=known_nu,
-            log_nu_prior=(math.log(0.01), 1.0), output_scale=output_scale, adaptive_slopes=True,
+            log_nu_prior=(math.log(0.01), 1.0), output_scale=output_scale, adaptive_slopes=True, resample=True,
         )
 
     kind = "inverse: infer nu" if inverse else "forward: reconstruct u"

@@ -424,7 +424,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         return PINN(
             equation, collocation, widths=widths, likelihood=Gaussian(noise_scale=noise_scale),
             residual_scale=0.05 * output_scale, nu=known_nu, log_nu_prior=(math.log(0.05), 1.0),
-            output_scale=output_scale,
+            output_scale=output_scale, resample=True,
         )
 
     kind = "inverse: infer nu" if inverse else "forward: reconstruct w"
