@@ -29,8 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import pathlib
 import os
+import pathlib
 import time
 
 from _common import setup_jax_cache
