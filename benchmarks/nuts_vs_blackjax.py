@@ -55,10 +55,10 @@ def main() -> None:
     positions = jax.vmap(model.init)(jax.random.split(init_key, args.chains))
     x_eval = x[np.linspace(0, data.num_points - 1, 16).astype(int)]
     kernel = blackjax.nuts.build_kernel()
-    # uqlab's sample_kernel splits each step's key into ``thinning`` keys; give the raw loop the
-    # same per-transition keys (precomputed, untimed) so that equal tuning gives equal draws.
+    # with thinning=1 uqlab's sample_kernel hands each step's key to the transition: give the raw
+    # loop the same keys, so that equal tuning gives equal draws.
     sample_keys = jax.random.split(jax.random.PRNGKey(1), args.samples * args.chains).reshape(args.samples, args.chains, -1)
-    raw_keys = jax.vmap(jax.vmap(lambda k: jax.random.split(k, 1)[0]))(sample_keys)
+    raw_keys = sample_keys
 
     def chain_major(tree):
         return jax.tree_util.tree_map(lambda a: np.swapaxes(np.asarray(a), 0, 1), tree)

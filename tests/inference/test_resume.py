@@ -117,3 +117,11 @@ def test_sgmcmc_checkpoint_of_another_model(tmp_path, monkeypatch):
         uqlab.fit(tiny_mlp(), data, SGMCMC["sgld"](path).replace(step_size=2e-3), key=0)
     with pytest.raises(TypeError, match="checkpoint: expected a file path"):
         SGLD(checkpoint=3)
+
+
+@pytest.mark.parametrize("method", [NUTS, SGLD])
+def test_checkpoint_setting_is_stored_as_a_string(method, tmp_path):
+    """A ``pathlib.Path`` is kept as ``str`` (saved posteriors store the settings as JSON)."""
+    assert method(checkpoint=tmp_path / "run.ckpt").checkpoint == str(tmp_path / "run.ckpt")
+    with pytest.raises(TypeError, match="checkpoint: expected a file path or None, got int"):
+        method(checkpoint=3)

@@ -23,7 +23,6 @@ different optima, which keeps R-hat meaningful across modes.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import ClassVar, NamedTuple
 
@@ -32,6 +31,7 @@ import numpy as np
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
 from uqlab.inference.base import Method, ParticlePosterior, warn_if, warn_numerics
+from uqlab.inference.checkpoint import check_checkpoint_path
 from uqlab.inference.transform import Transform, over_leading_axis, scan_with_progress
 
 __all__ = [
@@ -339,8 +339,7 @@ class HamiltonianMethod(Method):
         if self.target_acceptance == 0:
             raise ValueError("target_acceptance: expected a value in (0, 1), got 0")
         check_positive_int("thinning", self.thinning)
-        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, os.PathLike)):
-            raise TypeError(f"checkpoint: expected a file path or None, got {type(self.checkpoint).__name__}")
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
         check_choice("init", self.init, INITS)
         check_positive_int("init_steps", self.init_steps, minimum=0)
         check_positive("init_learning_rate", self.init_learning_rate)
