@@ -74,3 +74,34 @@ def test_a_stochastic_objective_is_climbed_and_the_log_density_reported():
 def test_bad_init_settings(settings, match):
     with pytest.raises(ValueError, match=match):
         NUTS(**settings)
+
+
+def test_map_starts_climb_the_models_training_objective(monkeypatch):
+    """``init="map"`` climbs the target's training objective: for a PINN with ``resample=True`` it
+    evaluates fresh collocation points per key, while the sampler's log density keeps the fixed ones."""
+    import jax
+
+    from uqlab.data import Dataset
+    from uqlab.inference import nuts
+    from uqlab.inference.targets import make_target
+    from uqlab.models.pinn import PINN
+
+    rng = np.random.default_rng(0)
+    z = np.c_[rng.uniform(-1, 1, 20), rng.uniform(0, 1, 20)].astype(np.float32)
+    data = Dataset(z, np.sin(np.pi * z[:, :1]), standardize=False)
+    model = PINN(collocation=z, widths=(4,), nu=0.05, resample=True)
+    target = make_target(model, data, "NUTS")
+    params, key = model.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1)
+    assert target.training_logdensity(params, key) != target.logdensity(params)
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    real = nuts.optimize_starts
+    monkeypatch.setattr(nuts, "optimize_starts", spy)
+    uqlab.fit(model, data, "nuts", key=0, num_warmup=4, num_samples=4, num_chains=1, init="map", init_steps=3,
+              max_tree_depth=2, progress=False)
+    assert seen["objective"](params, key) == target.training_logdensity(params, key)
