@@ -102,7 +102,7 @@ def test_resampled_collocation_points(equation, points):
     assert fresh.shape == fixed.shape
     np.testing.assert_array_equal(fresh, model.collocation_points(key))  # a function of the key
     assert not np.allclose(fresh, model.collocation_points(jax.random.PRNGKey(4)))
-    many = np.asarray(equation.sample(key, 20000))
+    many = np.asarray(model.replace(collocation=np.zeros((20000, points.shape[1]))).collocation_points(key))
     low, high = (np.array([-1.0, 0.0]), np.array([1.0, 2.0])) if points is Z2 else (np.zeros(3), np.array([2 * np.pi, 2 * np.pi, 3.0]))
     assert np.all(many >= low) and np.all(many < high)
     # uniform: mean (low + high) / 2 within 4 standard errors (sd of U(a, b) is (b - a) / sqrt 12)

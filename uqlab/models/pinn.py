@@ -112,15 +112,15 @@ class BurgersEquation:
     num_fields = 1
     d_in = 2
 
+    @property
+    def bounds(self) -> tuple:
+        """``(low, high)`` corners of the space-time box, per coordinate ``(x, t)``."""
+        return tuple(zip(*self.domain))
+
     def embed(self, z):
         """Network features: ``z`` mapped onto ``[-1, 1]`` per coordinate."""
-        low, high = (jnp.asarray(v) for v in zip(*self.domain))
+        low, high = (jnp.asarray(v) for v in self.bounds)
         return 2.0 * (z - low) / (high - low) - 1.0
-
-    def sample(self, key, num: int):
-        """``num`` points drawn uniformly on the domain, ``(num, 2)``."""
-        low, high = (jnp.asarray(v, jnp.result_type(float)) for v in zip(*self.domain))
-        return jax.random.uniform(key, (num, 2), jnp.result_type(float), low, high)
 
     def residual(self, field, z, nu):
         """``(M, 1)`` residual of the field function ``field: (M, 2) -> (M, 1)``."""
@@ -148,11 +148,10 @@ class VorticityEquation:
     num_fields = 2
     d_in = 3
 
-    def sample(self, key, num: int):
-        """``num`` points drawn uniformly on ``[0, 2 pi)^2 x time_span``, ``(num, 3)``."""
-        low = jnp.array([0.0, 0.0, self.time_span[0]], jnp.result_type(float))
-        high = jnp.array([2 * math.pi, 2 * math.pi, self.time_span[1]], jnp.result_type(float))
-        return jax.random.uniform(key, (num, 3), jnp.result_type(float), low, high)
+    @property
+    def bounds(self) -> tuple:
+        """``(low, high)`` corners of ``[0, 2 pi)^2 x time_span``, per coordinate ``(x, y, t)``."""
+        return (0.0, 0.0, self.time_span[0]), (2 * math.pi, 2 * math.pi, self.time_span[1])
 
     def embed(self, z):
         """Periodic features ``(cos x, sin x, cos y, sin y, t scaled to [-1, 1])``."""
@@ -320,9 +319,12 @@ class PINN(Model):
 
     def collocation_points(self, key=None):
         """The fixed collocation points, or with ``resample`` and a ``key`` as many fresh uniform ones."""
+        dtype = jnp.result_type(float)
         if self.resample and key is not None:  # a stream of its own: dropout masks keep using ``key``
-            return self.equation.sample(jax.random.fold_in(key, _RESAMPLE_STREAM), len(self.collocation))
-        return jnp.asarray(self.collocation.values, jnp.result_type(float))
+            low, high = (jnp.asarray(v, dtype) for v in self.equation.bounds)
+            shape = self.collocation.values.shape
+            return jax.random.uniform(jax.random.fold_in(key, _RESAMPLE_STREAM), shape, dtype, low, high)
+        return jnp.asarray(self.collocation.values, dtype)
 
     def residuals(self, params, *, key=None, train=False):
         """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``train`` and ``key``;
