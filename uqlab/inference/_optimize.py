@@ -14,7 +14,7 @@ from uqlab.data import Dataset
 from uqlab.inference.base import warn_numerics
 from uqlab.inference.transform import over_leading_axis, scan_with_progress
 
-__all__ = ["SCHEDULES", "adam", "descent_step", "fit_map"]
+__all__ = ["SCHEDULES", "adam", "descent_step", "descend", "fit_map"]
 
 SCHEDULES = ("constant", "cosine")
 """Step-size schedules of :func:`adam`."""
@@ -44,6 +44,30 @@ def descent_step(loss_fn, optimizer):
         return (optax.apply_updates(params, updates), opt_state), loss
 
     return step
+
+
+def descend(loss_fn, params, key, optimizer, *, num_steps: int, desc: str, progress: bool | None = None,
+            vectorize: bool | None = True):
+    """``num_steps`` ``optimizer`` steps on ``loss_fn(params, step_key)`` for every member of
+    ``params`` (leading axis K), a fresh key per step and member, in :func:`scan_with_progress`.
+
+    Returns:
+        ``(params, losses)``: params with leading axis K; losses ``(num_steps, K)`` numpy.
+    """
+    import jax
+
+    num_members = jax.tree_util.tree_leaves(params)[0].shape[0]
+    step = descent_step(loss_fn, optimizer)
+
+    def step_member(carry, step_key):
+        return step(*carry, step_key)
+
+    keys = jax.random.split(key, num_steps * num_members).reshape(num_steps, num_members, -1)
+    carry = (params, jax.vmap(optimizer.init)(params))
+    (params, _), losses = scan_with_progress(
+        over_leading_axis(step_member, vectorize), carry, keys, num_steps=num_steps, desc=desc, progress=progress
+    )
+    return params, losses
 
 
 def fit_map(
@@ -98,21 +122,10 @@ def fit_map(
         batch = draw_minibatch(batch_key, x, y, batch_size)
         return -log_joint(model, params, batch, n, key=dropout_key, train=train) / n
 
-    def init_member(member_key):
-        params = model.init(member_key)
-        return params, optimizer.init(params)
-
-    step = descent_step(loss_fn, optimizer)
-
-    def step_member(carry, step_key):
-        return step(*carry, step_key)
-
     init_key, steps_key = jax.random.split(key)
-    carry = jax.vmap(init_member)(jax.random.split(init_key, num_members))
-    step_keys = jax.random.split(steps_key, num_steps * num_members).reshape(num_steps, num_members, -1)
-    (params, _), losses = scan_with_progress(
-        over_leading_axis(step_member, vectorize), carry, step_keys, num_steps=num_steps, desc=desc, progress=progress
-    )
+    params = jax.vmap(model.init)(jax.random.split(init_key, num_members))
+    params, losses = descend(loss_fn, params, steps_key, optimizer, num_steps=num_steps, desc=desc,
+                             progress=progress, vectorize=vectorize)
     warn_numerics(desc, losses[-1], "the training loss")
     warn_numerics(desc, np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(jax.device_get(params))]), "the parameters")
     return params, losses

@@ -283,22 +283,16 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
     import jax
 
     from uqlab._convert import as_key
-    from uqlab.inference._optimize import adam, descent_step
+    from uqlab.inference._optimize import adam, descend
 
     if num_steps == 0:
         return initial_positions, np.asarray(jax.vmap(logdensity_fn)(initial_positions))
-    num_chains = jax.tree_util.tree_leaves(initial_positions)[0].shape[0]
     if objective is None:
         objective = lambda params, step_key: logdensity_fn(params)  # noqa: E731
-    optimizer = adam(learning_rate, num_steps, "cosine")
-    step_one = descent_step(lambda p, k: -objective(p, k), optimizer)
-
-    def step(carry, keys):
-        return over_leading_axis(step_one, vectorize)(*carry, keys)
-
-    keys = jax.random.split(as_key(0 if key is None else key), num_steps * num_chains).reshape(num_steps, num_chains, -1)
-    carry = (initial_positions, jax.vmap(optimizer.init)(initial_positions))
-    (positions, _), losses = scan_with_progress(step, carry, keys, num_steps=num_steps, desc=desc, progress=progress)
+    positions, losses = descend(
+        lambda p, k: -objective(p, k), initial_positions, as_key(0 if key is None else key),
+        adam(learning_rate, num_steps, "cosine"), num_steps=num_steps, desc=desc, progress=progress, vectorize=vectorize,
+    )
     final = np.asarray(jax.vmap(logdensity_fn)(positions))
     warn_numerics(desc, np.concatenate([losses[-1], final]), "the negative log density")
     return positions, final
