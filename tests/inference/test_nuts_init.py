@@ -41,9 +41,10 @@ def test_zero_init_steps_keeps_the_prior_start():
     from uqlab.inference.nuts import optimize_starts
 
     start = {"z": np.zeros((2, 3), np.float32)}
-    positions, final = optimize_starts(_log_density, start, num_steps=0, learning_rate=0.1, progress=False)
+    positions, final, evals = optimize_starts(_log_density, start, num_steps=0, learning_rate=0.1, progress=False)
     np.testing.assert_array_equal(positions["z"], start["z"])
     np.testing.assert_allclose(final, -0.5 * 3 * (MODE / SD) ** 2, rtol=1e-6)
+    assert evals == 0
 
 
 def test_a_stochastic_objective_is_climbed_and_the_log_density_reported():
@@ -59,7 +60,7 @@ def test_a_stochastic_objective_is_climbed_and_the_log_density_reported():
         return -0.5 * jnp.sum((params["z"] - target) ** 2)
 
     start = {"z": np.zeros((2, 3), np.float32)}
-    positions, final = optimize_starts(_log_density, start, jax.random.PRNGKey(0), num_steps=400, learning_rate=0.1,
+    positions, final, _ = optimize_starts(_log_density, start, jax.random.PRNGKey(0), num_steps=400, learning_rate=0.1,
                                        progress=False, objective=objective)
     # cosine-decayed Adam averages the noisy optimum over its last steps: well within 0.1 of 3
     np.testing.assert_allclose(positions["z"], 3.0, atol=0.1)
@@ -69,7 +70,7 @@ def test_a_stochastic_objective_is_climbed_and_the_log_density_reported():
 @pytest.mark.parametrize(
     "settings, match",
     [({"init": "mode"}, "init"), ({"init_steps": -1}, "init_steps"), ({"init_learning_rate": 0.0}, "init_learning_rate"),
-     ({"vectorize": "yes"}, "vectorize")],
+     ({"vectorize": "yes"}, "vectorize"), ({"init_lbfgs_steps": -1}, "init_lbfgs_steps")],
 )
 def test_bad_init_settings(settings, match):
     with pytest.raises(ValueError, match=match):
@@ -105,3 +106,42 @@ def test_map_starts_climb_the_models_training_objective(monkeypatch):
     uqlab.fit(model, data, "nuts", key=0, num_warmup=4, num_samples=4, num_chains=1, init="map", init_steps=3,
               max_tree_depth=2, progress=False)
     assert seen["objective"](params, key) == target.training_logdensity(params, key)
+
+
+def _ill_conditioned(params):
+    """A Gaussian log density with scales 1e-3 ... 1 (condition number 1e6) and mode at MODE."""
+    import jax.numpy as jnp
+
+    scales = jnp.logspace(-3, 0, params["z"].shape[-1])
+    return -0.5 * jnp.sum(((params["z"] - MODE) / scales) ** 2)
+
+
+@pytest.mark.parametrize("vectorize", [True, False])
+def test_lbfgs_finish_reaches_the_mode_of_an_ill_conditioned_target(vectorize):
+    """Adam with a fixed budget stops short on condition number 1e6; L-BFGS after it reaches the mode
+    (log p = 0) to float32 precision, and the gradient evaluations it reports are the ones it made."""
+    import jax
+
+    from uqlab.inference.nuts import optimize_starts
+
+    start = {"z": np.zeros((2, 8), np.float32)}
+    adam_only, adam_final, adam_evals = optimize_starts(_ill_conditioned, start, num_steps=200, learning_rate=0.1,
+                                                        progress=False, vectorize=vectorize)
+    assert adam_evals == 400 and np.all(adam_final < -1.0), adam_final
+    calls = []
+    counted = lambda p: _ill_conditioned(jax.debug.callback(lambda: calls.append(1)) or p)  # noqa: E731
+    _, final, evals = optimize_starts(counted, start, num_steps=200, learning_rate=0.1, progress=False,
+                                              vectorize=vectorize, lbfgs_steps=60)
+    # log p > -1e-3 puts every coordinate within 0.045 of its scale of the mode
+    assert np.all(final > -1e-3), final
+    if not vectorize:  # under vmap, optax's lax.cond on "reuse the line search's value" runs both branches
+        # each chain runs alone under lax.map (one call per evaluation); the final report is vmapped (one call)
+        assert evals == len(calls) - 1, (evals, len(calls))
+
+
+def test_nuts_reports_lbfgs_evaluations_in_its_init_count():
+    target = LogDensity(_ill_conditioned, {"z": np.zeros(8, np.float32)}, init_jitter=1.0)
+    post = uqlab.fit(target, None, "nuts", key=0, num_warmup=20, num_samples=10, num_chains=2, init="map",
+                     init_steps=50, init_learning_rate=0.1, init_lbfgs_steps=150, max_tree_depth=3, progress=False)
+    assert np.all(np.asarray(post.info["init_log_density"]) > -1e-3), post.info["init_log_density"]
+    assert post.info["init_gradient_evals"] >= 2 * (50 + 150 + 1)

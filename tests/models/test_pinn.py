@@ -102,7 +102,7 @@ def test_resampled_collocation_points(equation, points):
     assert fresh.shape == fixed.shape
     np.testing.assert_array_equal(fresh, model.collocation_points(key))  # a function of the key
     assert not np.allclose(fresh, model.collocation_points(jax.random.PRNGKey(4)))
-    many = np.asarray(model.replace(collocation=np.zeros((20000, points.shape[1]))).collocation_points(key))
+    many = np.asarray(model.replace(resample_size=20000).collocation_points(key))
     low, high = (np.array([-1.0, 0.0]), np.array([1.0, 2.0])) if points is Z2 else (np.zeros(3), np.array([2 * np.pi, 2 * np.pi, 3.0]))
     assert np.all(many >= low) and np.all(many < high)
     # uniform: mean (low + high) / 2 within 4 standard errors (sd of U(a, b) is (b - a) / sqrt 12)
@@ -112,6 +112,9 @@ def test_resampled_collocation_points(equation, points):
     assert model.log_extra(params) == model.replace(resample=False).log_extra(params)
     assert model.log_extra(params, key=key) != model.log_extra(params)
     assert model.replace(resample=False).log_extra(params, key=key) == model.log_extra(params)
+    # resample_size sets the number of fresh points only: the fixed ones stay
+    assert model.replace(resample_size=3).collocation_points(key).shape == (3, points.shape[1])
+    np.testing.assert_array_equal(model.replace(resample_size=3).collocation_points(), fixed)
 
 
 @pytest.mark.parametrize(
@@ -121,6 +124,7 @@ def test_resampled_collocation_points(equation, points):
         ({"collocation": np.zeros((4, 3))}, "collocation"),
         ({"collocation": np.zeros((4, 2)), "residual_scale": 0.0}, "residual_scale"),
         ({"collocation": np.zeros((4, 2)), "nu": -1.0}, "nu"),
+        ({"collocation": np.zeros((4, 2)), "resample_size": 0}, "resample_size"),
     ],
 )
 def test_bad_settings(settings, match):

@@ -93,6 +93,19 @@ def test_burgers_method_settings_start_chains_from_map():
     assert p.make_model().adaptive_slopes and p.method("nuts", num_chains=3).num_chains == 3
 
 
+def test_burgers_default_samples_many_fixed_points_and_trains_on_fewer_fresh_ones():
+    """Default mode: the samplers' posterior has 4,000 fixed collocation points, training steps draw
+    1,000 fresh ones, and NUTS finishes its Adam starts with L-BFGS (quick mode does neither)."""
+    default = burgers.inverse(num_x=64, num_t=21, num_obs=300)
+    model = default.make_model()
+    assert len(model.collocation) == 4000 and model.resample and model.resample_size == 1000
+    assert default.method("nuts").init_lbfgs_steps > 0
+    quick = burgers.inverse(num_obs=100, num_collocation=20, **SMALL)
+    assert quick.make_model().resample_size is None and quick.method("nuts").init_lbfgs_steps == 0
+    # a user's smaller fixed set caps the fresh points
+    assert burgers.inverse(num_x=64, num_t=21, num_obs=300, num_collocation=300).make_model().resample_size == 300
+
+
 def test_confidence_summary_scores_the_latent_field():
     """Truth drawn like the members (calibrated) vs members half as spread (over-confident)."""
     from types import SimpleNamespace

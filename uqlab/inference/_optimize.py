@@ -2,7 +2,9 @@
 
 Deep ensembles, MC dropout (K = 1) and later the MAP stage of Laplace share this loop: each member
 minimises the negative log joint per data point, ``-(log p(theta) + sum_n log p(y_n | theta)) / N``
-(the prior acts as weight decay), with optax Adam, full-batch or on minibatches.
+(the prior acts as weight decay), with optax Adam, full-batch or on minibatches. NUTS's
+``init="map"`` climbs to its chains' starting points with the same loop, and can finish with
+:func:`minimize_lbfgs` on its deterministic log density.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from uqlab.data import Dataset
 from uqlab.inference.base import warn_numerics
 from uqlab.inference.transform import over_leading_axis, scan_with_progress
 
-__all__ = ["SCHEDULES", "adam", "descent_step", "descend", "fit_map"]
+__all__ = ["SCHEDULES", "adam", "descent_step", "descend", "minimize_lbfgs", "fit_map"]
 
 SCHEDULES = ("constant", "cosine")
 """Step-size schedules of :func:`adam`."""
@@ -46,6 +48,21 @@ def descent_step(loss_fn, optimizer):
     return step
 
 
+def _scan_members(step, params, optimizer, xs, *, num_steps: int, desc: str, progress, vectorize):
+    """Run ``step(params, opt_state, x) -> ((params, opt_state), out)`` for every member of
+    ``params`` (leading axis K) over ``xs`` (leading axes ``(num_steps, K)``) in chunked scans."""
+    import jax
+
+    def step_member(carry, x):
+        return step(*carry, x)
+
+    carry = (params, jax.vmap(optimizer.init)(params))
+    (params, _), outs = scan_with_progress(
+        over_leading_axis(step_member, vectorize), carry, xs, num_steps=num_steps, desc=desc, progress=progress
+    )
+    return params, outs
+
+
 def descend(loss_fn, params, key, optimizer, *, num_steps: int, desc: str, progress: bool | None = None,
             vectorize: bool | None = True):
     """``num_steps`` ``optimizer`` steps on ``loss_fn(params, step_key)`` for every member of
@@ -57,17 +74,41 @@ def descend(loss_fn, params, key, optimizer, *, num_steps: int, desc: str, progr
     import jax
 
     num_members = jax.tree_util.tree_leaves(params)[0].shape[0]
-    step = descent_step(loss_fn, optimizer)
-
-    def step_member(carry, step_key):
-        return step(*carry, step_key)
-
     keys = jax.random.split(key, num_steps * num_members).reshape(num_steps, num_members, -1)
-    carry = (params, jax.vmap(optimizer.init)(params))
-    (params, _), losses = scan_with_progress(
-        over_leading_axis(step_member, vectorize), carry, keys, num_steps=num_steps, desc=desc, progress=progress
-    )
-    return params, losses
+    return _scan_members(descent_step(loss_fn, optimizer), params, optimizer, keys, num_steps=num_steps, desc=desc,
+                         progress=progress, vectorize=vectorize)
+
+
+def minimize_lbfgs(loss_fn, params, *, num_steps: int, desc: str, progress: bool | None = None,
+                   vectorize: bool | None = True):
+    """``num_steps`` L-BFGS steps on a deterministic ``loss_fn(params)`` for every member of ``params``.
+
+    optax's L-BFGS (Liu & Nocedal, 1989; memory 10) with a zoom line search for the strong Wolfe
+    conditions (Nocedal & Wright, 2006, Alg. 3.5). Adam followed by L-BFGS is the standard way
+    to train physics-informed networks to a mode: Adam's noise floor leaves them far below it
+    (for the Burgers PINN, 10,000 L-BFGS steps after 4,000 Adam steps raised the log density by
+    ~1,500 nats). Each line-search trial evaluates the value and gradient once; the next step
+    reuses the accepted trial's (``optax.value_and_grad_from_state``).
+
+    Returns:
+        ``(params, losses, gradient_evals)``: params with leading axis K, losses ``(num_steps, K)``
+        numpy, and the total number of value-and-gradient evaluations over all members.
+    """
+    import jax
+    import optax
+
+    optimizer = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(loss_fn)
+
+    def step(params, opt_state, _):
+        loss, grads = value_and_grad(params, state=opt_state)
+        updates, opt_state = optimizer.update(grads, opt_state, params, value=loss, grad=grads, value_fn=loss_fn)
+        return (optax.apply_updates(params, updates), opt_state), (loss, optax.tree.get(opt_state, "num_linesearch_steps"))
+
+    num_members = jax.tree_util.tree_leaves(params)[0].shape[0]
+    params, (losses, trials) = _scan_members(step, params, optimizer, np.zeros((num_steps, num_members)),
+                                             num_steps=num_steps, desc=desc, progress=progress, vectorize=vectorize)
+    return params, losses, int(trials.sum()) + num_members  # + each member's first evaluation
 
 
 def fit_map(

@@ -254,8 +254,8 @@ def run_nuts(logdensity_fn, initial_positions, key, *, max_tree_depth: int = 10,
 
 def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: int, learning_rate: float,
                     progress: bool | None = None, desc: str = "MAP init", vectorize: bool | None = True,
-                    objective=None):
-    """Move each chain's start towards a mode: Adam on ``-logdensity_fn`` per chain.
+                    objective=None, lbfgs_steps: int = 0):
+    """Move each chain's start towards a mode: Adam on ``-objective``, then L-BFGS on ``-logdensity_fn``.
 
     Chains advance together in one scan (see ``vectorize``).
 
@@ -263,19 +263,22 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
         logdensity_fn: ``params -> log density`` for one chain.
         initial_positions: params pytree with a leading chain axis C.
         key: JAX key of ``objective``'s per-step keys (unused without ``objective``).
-        num_steps: Adam steps (0 returns the positions unchanged).
+        num_steps: Adam steps (0: none).
         learning_rate: initial Adam step size, cosine-decayed to 1% of it over ``num_steps``.
         progress, desc: progress bar.
         vectorize: as for :func:`run_chains`.
-        objective: ``(params, key) -> log density`` to climb instead of ``logdensity_fn``, with
-            a fresh key per step and chain: a model's stochastic training objective (e.g. a
-            physics-informed model resampling its collocation points, which keeps the optimum
-            from fitting the PDE only at the fixed points). The reported log densities are
-            ``logdensity_fn``'s.
+        objective: ``(params, key) -> log density`` to climb with Adam instead of
+            ``logdensity_fn``, with a fresh key per step and chain: a model's stochastic
+            training objective (e.g. a physics-informed model resampling its collocation points,
+            which keeps the optimum from fitting the PDE only at the fixed points).
+        lbfgs_steps: L-BFGS steps on ``-logdensity_fn`` itself after Adam (0: none; see
+            :func:`~uqlab.inference._optimize.minimize_lbfgs`). Adam stalls at its noise floor
+            far below the mode of a sharply peaked posterior, where NUTS chains then stay.
 
     Returns:
-        ``(positions, log_densities)``: optimised positions (leading axis C) and the final log
-        density of each chain as numpy ``(C,)``.
+        ``(positions, log_densities, gradient_evals)``: optimised positions (leading axis C),
+        the final log density of each chain as numpy ``(C,)`` (always ``logdensity_fn``'s), and
+        the gradient evaluations spent over all chains.
 
     Raises:
         FloatingPointError: if the optimisation produced non-finite values.
@@ -283,19 +286,28 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
     import jax
 
     from uqlab._convert import as_key
-    from uqlab.inference._optimize import adam, descend
+    from uqlab.inference._optimize import adam, descend, minimize_lbfgs
 
-    if num_steps == 0:
-        return initial_positions, np.asarray(jax.vmap(logdensity_fn)(initial_positions))
-    if objective is None:
-        objective = lambda params, step_key: logdensity_fn(params)  # noqa: E731
-    positions, losses = descend(
-        lambda p, k: -objective(p, k), initial_positions, as_key(0 if key is None else key),
-        adam(learning_rate, num_steps, "cosine"), num_steps=num_steps, desc=desc, progress=progress, vectorize=vectorize,
-    )
+    positions, losses, evals = initial_positions, [], 0
+    num_chains = jax.tree_util.tree_leaves(positions)[0].shape[0]
+    if num_steps > 0:
+        if objective is None:
+            objective = lambda params, step_key: logdensity_fn(params)  # noqa: E731
+        positions, adam_losses = descend(
+            lambda p, k: -objective(p, k), positions, as_key(0 if key is None else key),
+            adam(learning_rate, num_steps, "cosine"), num_steps=num_steps, desc=desc, progress=progress,
+            vectorize=vectorize,
+        )
+        losses, evals = [adam_losses[-1]], num_steps * num_chains
+    if lbfgs_steps > 0:
+        positions, lbfgs_losses, lbfgs_evals = minimize_lbfgs(
+            lambda p: -logdensity_fn(p), positions, num_steps=lbfgs_steps, desc=f"{desc} (L-BFGS)",
+            progress=progress, vectorize=vectorize,
+        )
+        losses, evals = [lbfgs_losses[-1]], evals + lbfgs_evals
     final = np.asarray(jax.vmap(logdensity_fn)(positions))
-    warn_numerics(desc, np.concatenate([losses[-1], final]), "the negative log density")
-    return positions, final
+    warn_numerics(desc, np.concatenate([*losses, final]), "the negative log density")
+    return positions, final, evals
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,8 +321,9 @@ class HamiltonianMethod(Method):
     chunk of steps and resumed from when it exists (same key, model, data and settings: the
     resumed draws equal an uninterrupted run's bit for bit); it is removed when the fit completes.
 
-    ``init="map"`` starts each chain from its prior draw optimised for ``init_steps`` Adam steps
-    (see :func:`optimize_starts`); the optimised log densities are in ``info["init_log_density"]``.
+    ``init="map"`` starts each chain from its prior draw optimised for ``init_steps`` Adam steps,
+    then ``init_lbfgs_steps`` L-BFGS steps (see :func:`optimize_starts`); the optimised log
+    densities are in ``info["init_log_density"]``.
     """
 
     num_warmup: int = 500
@@ -323,6 +336,7 @@ class HamiltonianMethod(Method):
     init: str = "prior"
     init_steps: int = 1000
     init_learning_rate: float = 1e-2
+    init_lbfgs_steps: int = 0
     vectorize: bool | None = True
 
     def __post_init__(self):
@@ -337,6 +351,7 @@ class HamiltonianMethod(Method):
         check_choice("init", self.init, INITS)
         check_positive_int("init_steps", self.init_steps, minimum=0)
         check_positive("init_learning_rate", self.init_learning_rate)
+        check_positive_int("init_lbfgs_steps", self.init_lbfgs_steps, minimum=0)
         if self.vectorize is not None and not isinstance(self.vectorize, bool):
             raise ValueError(f"vectorize: expected True, False or None, got {self.vectorize!r}")
 
@@ -359,14 +374,14 @@ class HamiltonianMethod(Method):
         positions = target.init(jax.random.split(init_key, self.num_chains))
         init_info = {}
         if self.init == "map":
-            positions, final = optimize_starts(
+            positions, final, evals = optimize_starts(
                 target.logdensity, positions, jax.random.fold_in(init_key, 1), num_steps=self.init_steps,
                 learning_rate=self.init_learning_rate, progress=self.progress, desc=f"{label} MAP init",
-                vectorize=self.vectorize, objective=target.training_logdensity,
+                vectorize=self.vectorize, objective=target.training_logdensity, lbfgs_steps=self.init_lbfgs_steps,
             )
             init_info = {
                 "init_log_density": final.tolist(), "init_seconds": time.perf_counter() - start,
-                "init_gradient_evals": self.init_steps * self.num_chains,
+                "init_gradient_evals": evals,
             }
         draws, stats, (step_size, _) = run_chains(
             target.logdensity, positions, run_key, transition=self.transition(), num_warmup=self.num_warmup,
@@ -422,6 +437,8 @@ class NUTS(HamiltonianMethod):
             optimised with Adam first; see :func:`optimize_starts`).
         init_steps: Adam steps per chain for ``init="map"``.
         init_learning_rate: Adam step size for ``init="map"``.
+        init_lbfgs_steps: L-BFGS steps per chain after Adam for ``init="map"`` (on the sampled
+            log density itself; 0: none).
         vectorize: chains under ``vmap`` (True), one after another within each step (False;
             faster on CPU for expensive gradients such as physics-informed models), or None
             (by backend); see :func:`run_chains`.

@@ -55,7 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from uqlab._validate import check_positive, check_probability
+from uqlab._validate import check_positive, check_positive_int, check_probability
 from uqlab.data import as_2d
 from uqlab.models.base import Model
 from uqlab.models.bnn import BayesianMLP
@@ -201,6 +201,10 @@ class PINN(Model):
             fixed points only while violating the PDE between them (Wu et al. 2023). Calls
             without a key (NUTS/HMC, VI, SG-MCMC, evaluation) always use the fixed points, so
             every sampler still sees one deterministic log density.
+        resample_size: fresh points per stochastic training step (None: as many as the fixed
+            ``collocation`` points). Lets a sampler's fixed set be large (a network fitted to a
+            few fixed points can meet the PDE at them and not between them, which biases an
+            inferred coefficient) while each training step stays cheap.
     """
 
     equation: BurgersEquation | VorticityEquation = dataclasses.field(default_factory=BurgersEquation)
@@ -218,6 +222,7 @@ class PINN(Model):
     adaptive_slopes: bool = False
     log_slope_prior: tuple[float, float] = (0.0, 2.0)
     resample: bool = False
+    resample_size: int | None = None
 
     def __post_init__(self):
         if not isinstance(self.equation, (BurgersEquation, VorticityEquation)):
@@ -242,6 +247,7 @@ class PINN(Model):
         for flag in ("adaptive_slopes", "resample"):
             if not isinstance(getattr(self, flag), bool):
                 raise TypeError(f"{flag}: expected True or False, got {getattr(self, flag)!r}")
+        check_positive_int("resample_size", self.resample_size, allow_none=True)
         object.__setattr__(self, "log_slope_prior", tuple(self.log_slope_prior))
         check_positive("log_slope_prior[1]", self.log_slope_prior[1])
         _ = self.network  # validates widths, activation, prior
@@ -322,7 +328,7 @@ class PINN(Model):
         dtype = jnp.result_type(float)
         if self.resample and key is not None:  # a stream of its own: dropout masks keep using ``key``
             low, high = (jnp.asarray(v, dtype) for v in self.equation.bounds)
-            shape = self.collocation.values.shape
+            shape = (self.resample_size or len(self.collocation), self.equation.d_in)
             return jax.random.uniform(jax.random.fold_in(key, _RESAMPLE_STREAM), shape, dtype, low, high)
         return jnp.asarray(self.collocation.values, dtype)
 

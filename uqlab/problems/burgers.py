@@ -427,16 +427,17 @@ def cole_hopf(nu, x, t, *, quadrature_points: int = 200) -> np.ndarray:
 # 4. Problems: forward (reconstruct u) and inverse (infer nu) from sparse noisy observations
 # ---------------------------------------------------------------------------------------------
 
-_SIZES = {  # mode -> (observations forward, inverse, collocation points)
-    "quick": (200, 500, 200),
-    "default": (500, 2000, 1000),
-    "full": (1000, 2000, 4000),
+_SIZES = {  # mode -> (observations forward, inverse, fixed collocation points, fresh points per training step)
+    "quick": (200, 500, 200, None),
+    "default": (500, 2000, 4000, 1000),
+    "full": (1000, 2000, 16000, 4000),
 }
 
 WIDTHS = {"quick": (20, 20, 20), "default": (20, 20, 20, 20), "full": (32, 32, 32, 32, 32, 32)}
 """Hidden widths of the field network per mode (default: the 4 x 20 tanh net of ~1,340 weights)."""
 
 ADAM_STEPS = {"quick": (1000, 1000), "default": (4000, 8000), "full": (20000, 20000)}
+LBFGS_STEPS = {"quick": 0, "default": 3000, "full": 10000}
 """Adam steps per mode: NUTS starting points, then each ensemble member and the dropout net (see
 :func:`uqlab.problems.pde.method_settings`). Why: from prior draws, NUTS on this posterior (thousands of
 observations at 1% noise, a shock of width ~nu) spends its whole warmup far from the typical set
@@ -447,7 +448,15 @@ Collocation points are resampled in every training step (``PINN(resample=True)``
 1,000 fixed points the trained nets met the PDE at them but not between them (dense-grid
 residual RMS 0.09-0.20 against 0.017-0.026 at the points) and their nu was off by up to +6.4%;
 resampled, the dense-grid RMS is 0.025-0.034 and nu +1.6 to +2.5%. MC dropout uses the rate of
-:func:`uqlab.problems.pde.method_settings`. Default: about 8 minutes for all three methods."""
+:func:`uqlab.problems.pde.method_settings`.
+
+NUTS samples the posterior with 4,000 fixed collocation points (training steps draw 1,000 fresh
+ones) and its chains finish their start with ``LBFGS_STEPS`` L-BFGS steps on that posterior.
+Measured on Burgers-inverse: Adam's starts sat +6% to +15% off in nu and ~1,500 nats below the
+mode; L-BFGS on the 1,000-point posterior plateaued at +1.1 to +1.8% after 30,000 steps (the
+posterior of a net that meets the PDE at 1,000 points but not between them: dense-grid residual
+RMS ~0.05), while with 4,000 points 5,000 L-BFGS steps reached -0.1% and +0.2%. NUTS cannot
+cross that gap itself: it moves ~0.1-0.2% in nu per chain in this budget."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
@@ -458,6 +467,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
     sizes = _SIZES[mode]
     num_obs = sizes[1 if inverse else 0] if num_obs is None else num_obs
     num_collocation = sizes[2] if num_collocation is None else num_collocation
+    resample_size = None if sizes[3] is None else min(sizes[3], num_collocation)
     pde.check_options(num_obs=num_obs, noise=noise, num_collocation=num_collocation)
     nu = _check_nu(nu)
     check_positive("t_max", t_max)
@@ -478,13 +488,14 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
             BurgersEquation(domain=((-1.0, 1.0), (0.0, t_max))), collocation, widths=widths,
             likelihood=Gaussian(noise_scale=noise_scale), residual_scale=0.05, nu=known_nu,
             log_nu_prior=(math.log(0.01), 1.0), output_scale=output_scale, adaptive_slopes=True, resample=True,
+            resample_size=resample_size,
         )
 
     kind = "inverse: infer nu" if inverse else "forward: reconstruct u"
     return pde.build(
         f"burgers-{'inverse' if inverse else 'forward'}", points=points, field=field, grid_shape=(num_t, num_x),
         test_index=pde.subgrid((num_t, num_x), (4, 4)), collocation=collocation, num_obs=num_obs, noise=noise,
-        rng=rng, make_model=make_model, mode=mode, nu=nu, inverse=inverse, settings=pde.method_settings(mode, *ADAM_STEPS[mode]),
+        rng=rng, make_model=make_model, mode=mode, nu=nu, inverse=inverse, settings=pde.method_settings(mode, *ADAM_STEPS[mode], lbfgs_steps=LBFGS_STEPS[mode], num_warmup=150 if mode == "default" else None),
         widths=WIDTHS[mode], description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
     )
 
@@ -503,7 +514,9 @@ def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: 
         quick, full: smaller or paper-quality sizes and method settings.
         num_obs: observed points (None: 200 quick, 500 default, 1000 full).
         noise: noise level relative to ``std(u)``, >= 0.
-        num_collocation: residual points (None: 200 quick, 1000 default, 4000 full).
+        num_collocation: fixed residual points, those of the samplers' posterior (None: 200 quick,
+            4000 default, 16000 full). Training steps of ensembles and MC dropout draw fresh
+            ones instead: 1000 default, 4000 full (at most ``num_collocation``).
         nu: the viscosity, > 0.
         t_max, num_x, num_t: the reference grid on ``[-1, 1] x [0, t_max]``.
 

@@ -37,21 +37,23 @@ _MODE_SETTINGS = {  # mode -> Adam learning rate, NUTS run, ensemble size, extra
 }
 
 
-def method_settings(mode: str, map_steps: int, train_steps: int, *, num_warmup: int | None = None,
-                    dropout_rate: float = 0.001) -> dict:
+def method_settings(mode: str, map_steps: int, train_steps: int, *, lbfgs_steps: int = 0,
+                    num_warmup: int | None = None, dropout_rate: float = 0.001) -> dict:
     """Settings of NUTS, the deep ensemble and MC dropout for a physics-informed problem.
 
     NUTS starts each chain from an Adam-optimised prior draw (``init="map"``, ``map_steps``
     steps): from prior draws its warmup spends itself far from the typical set of a posterior
     with thousands of precise observations. Ensembles and dropout train ``train_steps`` Adam steps
     with cosine decay, members one after another (on CPU batching slows PINN gradients). Chains
-    also run one after another for the same reason.
+    also run one after another for the same reason. ``lbfgs_steps`` L-BFGS steps on the sampled
+    posterior itself then carry each start from Adam's noise floor to the mode.
 
     Args:
         mode: one of :data:`MODES`: quick (seconds to a minute per method), default (a problem in
             about 15 minutes on 2 cores), full (paper-quality, hours).
         map_steps: Adam steps of the NUTS starting points.
         train_steps: Adam steps of each ensemble member and of the dropout network.
+        lbfgs_steps: L-BFGS steps of the NUTS starting points after Adam.
         num_warmup: NUTS warmup steps (None: the mode's).
         dropout_rate: MC dropout rate. Every dropped unit adds noise to the PDE residual, which
             biases the coefficient (for Burgers the smeared shock asks for a larger nu: +26% at
@@ -64,7 +66,8 @@ def method_settings(mode: str, map_steps: int, train_steps: int, *, num_warmup: 
     nuts = {**nuts, "num_warmup": nuts["num_warmup"] if num_warmup is None else num_warmup}
     train = {"num_steps": train_steps, "learning_rate": learning_rate, "schedule": "cosine"}
     return {
-        "nuts": {"init": "map", "vectorize": False, "init_steps": map_steps, "init_learning_rate": learning_rate, **nuts},
+        "nuts": {"init": "map", "vectorize": False, "init_steps": map_steps, "init_learning_rate": learning_rate,
+                 "init_lbfgs_steps": lbfgs_steps, **nuts},
         "ensemble": {"num_members": members, **train, "vectorize": False},
         "mc_dropout": {**train, "dropout_rate": dropout_rate, **dropout_extra},
     }
