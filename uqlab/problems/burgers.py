@@ -437,7 +437,6 @@ WIDTHS = {"quick": (20, 20, 20), "default": (20, 20, 20, 20), "full": (32, 32, 3
 """Hidden widths of the field network per mode (default: the 4 x 20 tanh net of ~1,340 weights)."""
 
 ADAM_STEPS = {"quick": (1000, 1000), "default": (4000, 8000), "full": (20000, 20000)}
-LBFGS_STEPS = {"quick": 0, "default": 3000, "full": 10000}
 """Adam steps per mode: NUTS starting points, then each ensemble member and the dropout net (see
 :func:`uqlab.problems.pde.method_settings`). Why: from prior draws, NUTS on this posterior (thousands of
 observations at 1% noise, a shock of width ~nu) spends its whole warmup far from the typical set
@@ -448,15 +447,17 @@ Collocation points are resampled in every training step (``PINN(resample=True)``
 1,000 fixed points the trained nets met the PDE at them but not between them (dense-grid
 residual RMS 0.09-0.20 against 0.017-0.026 at the points) and their nu was off by up to +6.4%;
 resampled, the dense-grid RMS is 0.025-0.034 and nu +1.6 to +2.5%. MC dropout uses the rate of
-:func:`uqlab.problems.pde.method_settings`.
+:func:`uqlab.problems.pde.method_settings`."""
 
-NUTS samples the posterior with 4,000 fixed collocation points (training steps draw 1,000 fresh
+LBFGS_STEPS = {"quick": 0, "default": 3000, "full": 10000}
+"""L-BFGS steps per NUTS chain after Adam. NUTS samples the posterior with 4,000 fixed collocation points (training steps draw 1,000 fresh
 ones) and its chains finish their start with ``LBFGS_STEPS`` L-BFGS steps on that posterior.
 Measured on Burgers-inverse: Adam's starts sat +6% to +15% off in nu and ~1,500 nats below the
 mode; L-BFGS on the 1,000-point posterior plateaued at +1.1 to +1.8% after 30,000 steps (the
 posterior of a net that meets the PDE at 1,000 points but not between them: dense-grid residual
 RMS ~0.05), while with 4,000 points 5,000 L-BFGS steps reached -0.1% and +0.2%. NUTS cannot
-cross that gap itself: it moves ~0.1-0.2% in nu per chain in this budget."""
+cross that gap itself: it moves ~0.1-0.2% in nu per chain in this budget. Default: about 11-12
+minutes per problem for all three methods on 2 cores, NUTS about 6 of them."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
