@@ -24,7 +24,8 @@ class HMC(HamiltonianMethod):
 
     Args:
         num_warmup, num_samples, num_chains, target_acceptance, thinning, progress, checkpoint,
-            init, init_steps, init_learning_rate, vectorize: as for :class:`~uqlab.inference.nuts.NUTS`.
+            init, init_steps, init_learning_rate, init_lbfgs_steps, vectorize: as for
+                :class:`~uqlab.inference.nuts.NUTS`.
         num_integration_steps: leapfrog steps per transition L.
     """
 
