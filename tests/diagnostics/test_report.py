@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from uqlab.diagnostics import report, sampler, store
+from uqlab.diagnostics import report, sampler
 from uqlab.diagnostics.compare import Comparison
 
 SECTIONS = ("metadata", "summary", "verdicts", "coefficients", "regions", "calibration-table", "sampler", "bands",
@@ -69,7 +69,7 @@ def test_save_load_round_trip(comparison, tmp_path):
 
 def test_load_names_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="table.csv"):
-        store.load_comparison(tmp_path)
+        Comparison.load(tmp_path)
 
 
 def test_cli_report_rerenders_a_saved_comparison(comparison, tmp_path):

@@ -64,7 +64,7 @@ def test_registered():
 
 
 def test_tiny_inverse_comparison_has_coefficient_section(burgers_inverse):
-    from uqlab.diagnostics.compare import compare
+    from uqlab.study import compare
 
     p = burgers_inverse
     methods = [p.method("ensemble", num_members=2, num_steps=30), p.method("mc_dropout", num_steps=30, num_passes=5)]

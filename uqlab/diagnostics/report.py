@@ -17,6 +17,7 @@ import pathlib
 import numpy as np
 
 from uqlab._io import atomic_write
+from uqlab._version import __version__
 from uqlab.diagnostics import calibration, plots, regions, verdicts
 from uqlab.diagnostics.metrics import metric, uncertainty_split
 from uqlab.diagnostics.store import jsonable
@@ -82,8 +83,6 @@ class Report:
         self.targets_latent = verdicts.targets_are_latent(comparison)
 
     def _meta(self) -> dict:
-        import uqlab
-
         meta = dict(self.comparison.meta)
         data = self.comparison.data
         if data is not None:
@@ -91,7 +90,7 @@ class Report:
             meta.setdefault("num_test", None if data.x_test is None else len(data.x_test))
         meta.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
         meta.setdefault("versions", {})
-        meta["versions"] = {"uqlab": uqlab.__version__, **meta["versions"]}
+        meta["versions"] = {"uqlab": __version__, **meta["versions"]}
         return meta
 
     def _sampler(self) -> dict:
