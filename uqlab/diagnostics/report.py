@@ -19,7 +19,7 @@ from uqlab.diagnostics import calibration, plots
 from uqlab.diagnostics.metrics import metric, uncertainty_split
 from uqlab.diagnostics.store import jsonable
 
-__all__ = ["Report", "render_report", "write_report"]
+__all__ = ["Report", "write_report"]
 
 _SAMPLER_KEYS = ("acceptance_rate", "divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "pred_rhat_max",
                  "pred_ess_bulk_min", "num_gradient_evals")
@@ -172,11 +172,6 @@ class Report:
         with atomic_write(path, encoding="utf-8") as handle:
             handle.write(html)
         return path
-
-
-def render_report(comparison) -> str:
-    """The report of ``comparison`` as an HTML string."""
-    return Report(comparison).to_html()
 
 
 def write_report(comparison, path) -> pathlib.Path:
