@@ -22,7 +22,7 @@ from uqlab.diagnostics import calibration, plots, regions, verdicts
 from uqlab.diagnostics.metrics import metric, uncertainty_split
 from uqlab.diagnostics.store import jsonable
 
-__all__ = ["Report", "render_report", "write_report"]
+__all__ = ["Report", "write_report"]
 
 _HALF_WIDTH = ("reliability", "coverage", "sharpness", "split")
 """Single-axes figures, laid out two per row."""
@@ -195,11 +195,6 @@ class Report:
         with atomic_write(path, encoding="utf-8") as handle:
             handle.write(html)
         return path
-
-
-def render_report(comparison) -> str:
-    """The report of ``comparison`` as an HTML string."""
-    return Report(comparison).to_html()
 
 
 def write_report(comparison, path) -> pathlib.Path:
