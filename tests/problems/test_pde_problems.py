@@ -70,7 +70,7 @@ def test_tiny_inverse_comparison_has_coefficient_section(burgers_inverse):
     methods = [p.method("ensemble", num_members=2, num_steps=30), p.method("mc_dropout", num_steps=30, num_passes=5)]
     comparison = compare(methods, problem=p)
     titles = [s["title"] for s in comparison.sections]
-    assert titles[0] == "Inferred coefficient nu" and "nu" in comparison.quantities["ensemble"]
+    assert titles[0] == "Inferred coefficients" and "nu" in comparison.quantities["ensemble"]
     assert "ensemble" in comparison.sections[0]["html"] and comparison.sections[2]["png"]
 
 

@@ -52,12 +52,20 @@ def summarize_chains(draws, posterior, x_train: np.ndarray, num_points: int = 16
     weights = chain_diagnostics(flat)
     index = np.linspace(0, len(x_train) - 1, min(num_points, len(x_train))).round().astype(int)
     loc = posterior.predict(x_train[index]).loc  # (chains * draws, points, d_out)
-    return {
+    out = {
         "rhat_max": float(weights["rhat"].max()),
         "ess_bulk_min": float(weights["ess_bulk"].min()),
         "ess_tail_min": float(weights["ess_tail"].min()),
         **function_space_diagnostics(loc, chains),
     }
+    quantities = jax.vmap(jax.vmap(posterior.model.quantities))(draws) if hasattr(posterior.model, "quantities") else {}
+    if quantities:  # named quantities (inferred PDE coefficients): R-hat and ESS of each, worst element
+        out["quantities"] = {}
+        for name, values in quantities.items():
+            diag = chain_diagnostics(np.asarray(values, np.float64).reshape(chains, num_draws, -1))
+            out["quantities"][name] = {"rhat": float(diag["rhat"].max()), "ess_bulk": float(diag["ess_bulk"].min()),
+                                       "ess_tail": float(diag["ess_tail"].min())}
+    return out
 
 
 def function_space_diagnostics(loc: np.ndarray, num_chains: int) -> dict:

@@ -110,6 +110,7 @@ def build(
     description: str,
     settings: dict | None = None,
     widths: tuple[int, ...] | None = None,
+    observations: dict | None = None,
 ) -> Problem:
     """Assemble a :class:`~uqlab.problems.Problem` from a reference field.
 
@@ -131,17 +132,24 @@ def build(
         settings: per method name, its settings (see :func:`method_settings`); become
             ``Problem.method_settings``.
         widths: hidden widths of the field network (None: :data:`WIDTHS` of ``mode``).
+        observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
+            the generated ones (points inside the grid's box; ``noise`` still sets the model's
+            noise scale, relative to the reference field).
     """
+    from uqlab.problems.observations import check_observations
+
     widths = WIDTHS[mode] if widths is None else tuple(widths)
     if num_obs > len(points):
         raise ValueError(f"num_obs: expected at most the {len(points)} grid points, got {num_obs}")
     noise_scale = float(noise * field.std())
     observed = rng.choice(len(points), num_obs, replace=False)
-    y = field[observed] + noise_scale * rng.standard_normal(num_obs)
-    data = Dataset(
-        points[observed], y, points[test_index], field[test_index], name=name, standardize=False,
-        extras={"collocation": collocation},
-    )
+    x, y = points[observed], field[observed] + noise_scale * rng.standard_normal(num_obs)
+    if observations is not None:
+        box = (points.min(axis=0), points.max(axis=0))
+        checked = check_observations(observations, {"x": points.shape[1], "y": 1}, (("x", "y"),), inputs={"x": box})
+        x, y = checked["x"], checked["y"]
+    data = Dataset(x, y, points[test_index], field[test_index], name=name, standardize=False,
+                   extras={"collocation": collocation})
     output_scale = float(field.std())
     model_noise = max(noise_scale, 1e-3 * output_scale)
 
@@ -174,22 +182,32 @@ def subgrid(grid_shape: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray
 
 
 def coefficient_summary(comparison, level: float = 0.95) -> dict:
-    """Per method: posterior mean of ``nu``, central ``level`` interval, coverage, relative error.
+    """Per method and inferred coefficient: posterior mean, central ``level`` interval, the truth
+    (None when unknown), whether the interval covers it, the relative error, and the chains'
+    R-hat and bulk ESS of the coefficient where the method has chains (else None).
 
-    A point estimate (MC dropout learns ``nu`` as a single parameter) has a zero-width interval.
+    Returns ``{method: {name: {mean, lower, upper, level, truth, covers, relative_error, rhat,
+    ess_bulk}}}``. A point estimate (MC dropout learns a coefficient as a single parameter) has a
+    zero-width interval.
     """
-    truth = comparison.truth.get("nu")
     out = {}
     for method, quantities in comparison.quantities.items():
-        if "nu" not in quantities:
-            continue
-        draws = np.asarray(quantities["nu"].loc).ravel()
-        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-        mean = float(draws.mean())
-        out[method] = {
-            "estimate": mean, "lower": float(low), "upper": float(high), "level": level,
-            "covers": bool(low <= truth <= high), "relative_error": abs(mean - truth) / truth, "truth": truth,
-        }
+        chains = comparison.infos.get(method, {}).get("quantities", {})
+        rows = {}
+        for name, predictive in quantities.items():
+            truth = comparison.truth.get(name)
+            draws = np.asarray(predictive.loc).ravel()
+            low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+            mean = float(draws.mean())
+            known = truth is not None
+            rows[name] = {
+                "mean": mean, "lower": float(low), "upper": float(high), "level": level, "truth": truth,
+                "covers": bool(low <= truth <= high) if known else None,
+                "relative_error": abs(mean - truth) / abs(truth) if known else None,
+                "rhat": chains.get(name, {}).get("rhat"), "ess_bulk": chains.get(name, {}).get("ess_bulk"),
+            }
+        if rows:
+            out[method] = rows
     return out
 
 
@@ -241,16 +259,20 @@ def _coefficient_section(comparison) -> dict | None:
     summary = coefficient_summary(comparison)
     if not summary:
         return None
+    number = lambda v, fmt: "n/a" if v is None else format(v, fmt)  # noqa: E731
     rows = [
-        [m, f"{s['estimate']:.5g}", f"[{s['lower']:.5g}, {s['upper']:.5g}]", "yes" if s["covers"] else "no",
-         f"{100 * s['relative_error']:.2f}%"]
-        for m, s in summary.items()
+        [m, name, f"{s['mean']:.5g}", f"[{s['lower']:.5g}, {s['upper']:.5g}]", number(s["truth"], ".5g"),
+         {True: "yes", False: "no", None: "n/a"}[s["covers"]],
+         "n/a" if s["relative_error"] is None else f"{100 * s['relative_error']:.2f}%",
+         number(s["rhat"], ".3f"), number(s["ess_bulk"], ".0f")]
+        for m, rows_ in summary.items() for name, s in rows_.items()
     ]
-    truth = comparison.truth["nu"]
     return {
-        "title": "Inferred coefficient nu",
-        "caption": f"Posterior mean and central 95% interval of nu per method; the truth is {truth:.5g}.",
-        "html": _table(["method", "estimate", "95% interval", "covers truth", "relative error"], rows),
+        "title": "Inferred coefficients",
+        "caption": "Posterior mean and central 95% interval of each inferred coefficient per method, against the "
+        "truth; R-hat and bulk ESS of the coefficient for methods with chains.",
+        "html": _table(["method", "coefficient", "mean", "95% interval", "truth", "covers truth", "relative error",
+                        "R-hat", "ESS (bulk)"], rows),
     }
 
 
@@ -279,8 +301,10 @@ def _field_section(comparison) -> dict:
 
     shape = comparison.truth["test_grid_shape"]
     truth = np.asarray(comparison.truth["f_test"]).reshape(shape)
-    last = (lambda a: a[-1]) if len(shape) == 3 else (lambda a: a.T)
     methods = list(comparison.predictives)
+    if len(shape) == 1:
+        return _line_section(comparison, truth, methods, Figure)
+    last = (lambda a: a[-1]) if len(shape) == 3 else (lambda a: a.T)
     fig = Figure(figsize=(13, 2.6 * len(methods)))
     axes = fig.subplots(len(methods), 4, squeeze=False)
     for row, method in zip(axes, methods):
@@ -300,7 +324,29 @@ def _field_section(comparison) -> dict:
             "png": figure_to_base64(fig)}
 
 
+def _line_section(comparison, truth, methods, Figure) -> dict:
+    """1-D fields: truth, mean and the central 95% epistemic band per method, with the observations."""
+    from uqlab.diagnostics.plots import figure_to_base64
+
+    x = np.asarray(comparison.data.x_test)[:, 0]
+    fig = Figure(figsize=(4.2 * len(methods), 3))
+    for ax, method in zip(fig.subplots(1, len(methods), squeeze=False)[0], methods):
+        pred = comparison.predictives[method]
+        mean, sd = pred.mean[:, 0], np.sqrt(pred.epistemic_var[:, 0])
+        ax.fill_between(x, mean - 1.96 * sd, mean + 1.96 * sd, color="C0", alpha=0.3, label="95% band")
+        ax.plot(x, truth, "k--", lw=1, label="truth")
+        ax.plot(x, mean, "C0", lw=1.2, label="mean")
+        ax.plot(comparison.data.x[:, 0], comparison.data.y[:, 0], "k.", label="observations")
+        ax.set_title(method, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return {"title": "Field: mean and 95% band", "caption": "Truth (dashed), posterior mean and central 95% "
+            "band of the epistemic uncertainty, with the noisy observations.", "png": figure_to_base64(fig)}
+
+
 def report_sections(comparison) -> list[dict]:
-    """Coefficient table (inverse problems), confidence verdicts and field plots."""
-    sections = [_coefficient_section(comparison), _confidence_section(comparison), _field_section(comparison)]
+    """Coefficient table (inverse problems), confidence verdicts and field plots (when the field is known)."""
+    sections = [_coefficient_section(comparison)]
+    if "f_test" in comparison.truth:
+        sections += [_confidence_section(comparison), _field_section(comparison)]
     return [s for s in sections if s is not None]
