@@ -72,9 +72,9 @@ def test_tiny_comparison_reports_k():
 
     p = problems.load("diffusion-reaction-inverse", quick=True)
     comparison = compare([p.method("ensemble", num_members=2, num_steps=50)], problem=p)
-    assert [s["title"] for s in comparison.sections][0] == "Inferred coefficients"
-    assert "k" in comparison.sections[0]["html"] and comparison.sections[-1]["png"]
+    assert comparison.sections[-1]["title"].startswith("Field") and comparison.sections[-1]["png"]
     from uqlab.problems.pde import coefficient_summary
 
     summary = coefficient_summary(comparison)
     assert set(summary) == {"ensemble"} and summary["ensemble"]["k"]["truth"] == 0.7
+    assert summary["ensemble"]["k"]["covers"] in (True, False) and summary["ensemble"]["k"]["rhat"] is None

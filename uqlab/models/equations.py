@@ -17,7 +17,7 @@ diffusion-reaction equation ``D u'' - k g(u) = f``::
 
 Derivatives are batched forward mode: the network acts row-wise, so one ``jax.jvp`` with the
 tangent ``e_i`` on every row gives ``du/dz_i`` at all points at once, and a ``jvp`` of that
-gives a second derivative; this is cheaper than per-point nested ``jax.grad`` (DESIGN.md §5).
+gives a second derivative; this is cheaper than per-point nested ``jax.grad`` (see docs/architecture.md).
 
 Navier-Stokes: the network outputs the vorticity ``w`` *and* the stream function ``psi``, with the
 vorticity transport equation and the Poisson equation ``lap psi + w = 0`` as two residuals. Using
