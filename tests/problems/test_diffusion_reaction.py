@@ -68,7 +68,7 @@ def test_burgers_takes_observations_too():
 
 
 def test_tiny_comparison_reports_k():
-    from uqlab.diagnostics.compare import compare
+    from uqlab.study import compare
 
     p = problems.load("diffusion-reaction-inverse", quick=True)
     comparison = compare([p.method("ensemble", num_members=2, num_steps=50)], problem=p)
