@@ -65,9 +65,9 @@ def _compare(args) -> int:
     import os
 
     from uqlab import problems
-    from uqlab.diagnostics.compare import compare
     from uqlab.diagnostics.report import write_report
     from uqlab.inference.registry import get_method
+    from uqlab.study import compare
 
     if args.no_progress:
         os.environ["UQLAB_PROGRESS"] = "0"
@@ -97,8 +97,8 @@ def _compare(args) -> int:
 
 
 def _report(args) -> int:
+    from uqlab.diagnostics.compare import load_comparison
     from uqlab.diagnostics.report import write_report
-    from uqlab.diagnostics.store import load_comparison
 
     try:
         comparison = load_comparison(args.path)
