@@ -23,7 +23,8 @@ import numpy as np
 from uqlab.bench.executors import Cell
 from uqlab.bench.uci_protocols import PROTOCOLS
 
-__all__ = ["METHODS", "agreement", "dataset_folders", "parse_splits", "published", "summarise", "table", "uci_cells"]
+__all__ = ["METHODS", "agreement", "dataset_folders", "parse_splits", "published", "rows", "run_uci", "summarise", "table",
+           "uci_cells"]
 
 METHODS = tuple(PROTOCOLS)
 METRICS = ("rmse", "ll")
@@ -236,5 +237,8 @@ def run_uci(data, *, datasets=None, methods=("mc_dropout", "ensemble"), splits=N
     for name, content in (("uci.json", summary), ("uci-run.json", run)):
         with atomic_write(out / name) as handle:
             json.dump(content, handle, indent=1)
-    write_page(summary, run, out / "uci.html")
+    reference = published()
+    sources = {e["source"]: e for methods in reference.values() for e in methods.values()}
+    protocols = {method: entry["protocol"] for methods in summary.values() for method, entry in methods.items()}
+    write_page(rows(summary), run, out / "uci.html", protocols=protocols, sources=sources)
     return summary

@@ -26,26 +26,29 @@ def _report_style() -> str:
     return match.group(0)
 
 
-def render_page(summary: dict, run: dict) -> str:
-    """The HTML text of the benchmark page for a :func:`~uqlab.bench.uci.summarise` summary and run metadata."""
+def render_page(table_rows: list[dict], run: dict, *, protocols: dict, sources: dict) -> str:
+    """The HTML text of the benchmark page.
+
+    Args:
+        table_rows: :func:`uqlab.bench.uci.rows` of a summary (ours, published, verdicts).
+        run: the run metadata written to ``uci-run.json``.
+        protocols: method name -> protocol text.
+        sources: source key -> ``{"citation", "note"}`` of the published numbers shown.
+    """
     import jinja2
 
-    import uqlab
-    from uqlab.bench.uci import published, rows
+    from uqlab._version import __version__
 
-    reference = published()
-    sources = {entry["source"]: entry for methods in reference.values() for entry in methods.values()}
-    protocols = {method: entry["protocol"] for methods in summary.values() for method, entry in methods.items()}
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("uqlab.bench").joinpath("templates/uci.html").read_text()
     )
-    return template.render(style=_report_style(), rows=rows(summary), run=run, protocols=protocols,
-                           sources=sources, version=uqlab.__version__)
+    return template.render(style=_report_style(), rows=table_rows, run=run, protocols=protocols, sources=sources,
+                           version=__version__)
 
 
-def write_page(summary: dict, run: dict, path) -> pathlib.Path:
+def write_page(table_rows: list[dict], run: dict, path, *, protocols: dict, sources: dict) -> pathlib.Path:
     """Write :func:`render_page` to ``path`` atomically; returns the path."""
     path = pathlib.Path(path)
     with atomic_write(path, encoding="utf-8") as handle:
-        handle.write(render_page(summary, run))
+        handle.write(render_page(table_rows, run, protocols=protocols, sources=sources))
     return path
