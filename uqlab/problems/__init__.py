@@ -23,6 +23,7 @@ PROBLEMS: dict[str, str] = {
     "burgers-inverse": "uqlab.problems.burgers:inverse",
     "ns-forward": "uqlab.problems.navier_stokes:forward",
     "ns-inverse": "uqlab.problems.navier_stokes:inverse",
+    "diffusion-reaction-inverse": "uqlab.problems.diffusion_reaction:inverse",
 }
 
 
@@ -78,6 +79,9 @@ def load(name: str, *, seed: int = 0, quick: bool = False, **options) -> Problem
         name: one of :func:`problem_names`.
         seed: data seed.
         quick: smaller data and method settings (for smoke tests and CI).
-        **options: problem-specific options.
+        **options: problem-specific options. PDE problems take ``observations``, the user's own
+            measurements in place of the generated ones, as a dict with the problem's documented
+            keys (``diffusion-reaction-inverse``: ``x_u``, ``u``, ``x_f``, ``f``, each ``(n, 1)``;
+            Burgers and Navier-Stokes: ``x`` ``(n, d_in)`` and ``y`` ``(n, 1)``).
     """
     return resolve(PROBLEMS, name, "problem")(seed=seed, quick=quick, **options)
