@@ -1,5 +1,6 @@
 """Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
-``python -m uqlab report PATH`` re-renders the report of a saved comparison."""
+``python -m uqlab report PATH`` re-renders the report of a saved comparison; ``python -m uqlab bench uci``
+runs the UCI regression benchmark (:mod:`uqlab.bench`)."""
 
 from __future__ import annotations
 
@@ -40,20 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("path", help="folder of a saved comparison (holds table.csv, predictives.nc, meta.json)")
     report.add_argument("--out", default=None, help="HTML file to write (default: PATH/report-<problem>.html)")
-    study = commands.add_parser("study", help="studies over repeated data (coverage of inverse-problem coefficients)")
-    coverage = study.add_subparsers(dest="study", required=True).add_parser(
-        "coverage",
-        help="fraction of intervals that cover the true coefficient over noise redraws, per method",
-        description="Redraw the observation noise R times, fit every method on each replicate, and report per "
-        "method the fraction of central 95%% intervals that cover the true coefficient, with a Clopper-Pearson "
-        "interval (JSON, text and HTML tables; resumes from its JSON).",
-    )
-    coverage.add_argument("--problem", default="burgers-inverse", help="an inverse problem (default: burgers-inverse)")
-    coverage.add_argument("--methods", default=DEFAULT_METHODS, help=f"comma-separated method names (default: {DEFAULT_METHODS})")
-    coverage.add_argument("--replicates", type=int, default=20, help="number of noise redraws R (default: 20)")
-    coverage.add_argument("--seed", type=int, default=0, help="first noise seed (default: 0)")
-    coverage.add_argument("--quick", action="store_true", help="the problem's quick settings")
-    coverage.add_argument("--out", default="uqlab-out", help="output folder (default: ./uqlab-out)")
+    from uqlab.bench.cli import add_bench_parser
+
+    add_bench_parser(commands)
+    from uqlab.coverage import add_study_parser
+
+    add_study_parser(commands, DEFAULT_METHODS)
     return parser
 
 
@@ -64,8 +57,14 @@ def main(argv=None) -> int:
         return _compare(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "bench":
+        from uqlab.bench.cli import bench
+
+        return bench(args)
     if args.command == "study":
-        return _coverage(args)
+        from uqlab.coverage import study_cli
+
+        return study_cli(args)
     return 2  # pragma: no cover - argparse requires a command
 
 
@@ -101,38 +100,6 @@ def _compare(args) -> int:
     saved = comparison.save(pathlib.Path(args.out) / f"comparison-{problem.name}")
     path = write_report(comparison, pathlib.Path(args.out) / f"report-{problem.name}.html")
     print(f"report written to {path.resolve()} (JSON beside it); comparison saved to {saved.resolve()}")
-    return 0
-
-
-def _coverage(args) -> int:
-    import os
-
-    from uqlab import coverage
-    from uqlab.inference.registry import get_method
-    from uqlab.problems import problem_names
-
-    os.environ.setdefault("UQLAB_PROGRESS", "0")
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    try:
-        for name in methods:
-            get_method(name)
-        if args.problem not in problem_names():
-            raise ValueError(f"--problem: expected one of {problem_names()}, got {args.problem!r}")
-        if args.replicates < 1:
-            raise ValueError(f"--replicates: expected an integer >= 1, got {args.replicates}")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    stem = pathlib.Path(args.out) / f"coverage-{args.problem}{'-quick' if args.quick else ''}"
-    try:
-        state = coverage.coverage_study(args.problem, methods, replicates=args.replicates, quick=args.quick,
-                                        seed=args.seed, out=stem.with_suffix(".json"), progress=lambda line: print(line, flush=True))
-    except (TypeError, ValueError) as error:  # a problem without noise_seed or quantities
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(coverage.to_text(state))
-    coverage.write_text(stem.with_suffix(".html"), coverage.to_html(state))
-    print(f"coverage table written to {stem.with_suffix('.json').resolve()} and {stem.with_suffix('.html').resolve()}")
     return 0
 
 

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-__all__ = ["coverage_study", "summarize", "to_text", "to_html", "write_text"]
+__all__ = ["coverage_study", "summarize", "to_text", "to_html", "write_text", "add_study_parser", "study_cli"]
 
 
 def write_text(path, text: str) -> pathlib.Path:
@@ -171,3 +171,53 @@ def to_html(state: dict) -> str:
             "th{text-align:left}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>{html.escape(note)}</p><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></body></html>")
+
+
+def add_study_parser(commands, default_methods: str) -> None:
+    """Add ``study coverage`` to the ``python -m uqlab`` sub-commands."""
+    study = commands.add_parser("study", help="studies over repeated data (coverage of inverse-problem coefficients)")
+    coverage = study.add_subparsers(dest="study", required=True).add_parser(
+        "coverage",
+        help="fraction of intervals that cover the true coefficient over noise redraws, per method",
+        description="Redraw the observation noise R times, fit every method on each replicate, and report per "
+        "method the fraction of central 95%% intervals that cover the true coefficient, with a Clopper-Pearson "
+        "interval (JSON, text and HTML tables; resumes from its JSON).",
+    )
+    coverage.add_argument("--problem", default="burgers-inverse", help="an inverse problem (default: burgers-inverse)")
+    coverage.add_argument("--methods", default=default_methods, help=f"comma-separated method names (default: {default_methods})")
+    coverage.add_argument("--replicates", type=int, default=20, help="number of noise redraws R (default: 20)")
+    coverage.add_argument("--seed", type=int, default=0, help="first noise seed (default: 0)")
+    coverage.add_argument("--quick", action="store_true", help="the problem's quick settings")
+    coverage.add_argument("--out", default="uqlab-out", help="output folder (default: ./uqlab-out)")
+
+
+def study_cli(args) -> int:
+    """Run ``python -m uqlab study coverage`` from parsed arguments; returns the exit status."""
+    import sys
+
+    from uqlab.inference.registry import get_method
+    from uqlab.problems import problem_names
+
+    os.environ.setdefault("UQLAB_PROGRESS", "0")
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    try:
+        for name in methods:
+            get_method(name)
+        if args.problem not in problem_names():
+            raise ValueError(f"--problem: expected one of {problem_names()}, got {args.problem!r}")
+        if args.replicates < 1:
+            raise ValueError(f"--replicates: expected an integer >= 1, got {args.replicates}")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stem = pathlib.Path(args.out) / f"coverage-{args.problem}{'-quick' if args.quick else ''}"
+    try:
+        state = coverage_study(args.problem, methods, replicates=args.replicates, quick=args.quick,
+                           seed=args.seed, out=stem.with_suffix(".json"), progress=lambda line: print(line, flush=True))
+    except (TypeError, ValueError) as error:  # a problem without noise_seed or quantities
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(to_text(state))
+    write_text(stem.with_suffix(".html"), to_html(state))
+    print(f"coverage table written to {stem.with_suffix('.json').resolve()} and {stem.with_suffix('.html').resolve()}")
+    return 0
