@@ -1,5 +1,6 @@
 """Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
-``python -m uqlab report PATH`` re-renders the report of a saved comparison."""
+``python -m uqlab report PATH`` re-renders the report of a saved comparison; ``python -m uqlab bench uci``
+runs the UCI regression benchmark (:mod:`uqlab.bench`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("path", help="folder of a saved comparison (holds table.csv, predictives.nc, meta.json)")
     report.add_argument("--out", default=None, help="HTML file to write (default: PATH/report-<problem>.html)")
+    from uqlab.bench.cli import add_bench_parser
+
+    add_bench_parser(commands)
+    from uqlab.coverage import add_study_parser
+
+    add_study_parser(commands, DEFAULT_METHODS)
     return parser
 
 
@@ -50,6 +57,14 @@ def main(argv=None) -> int:
         return _compare(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "bench":
+        from uqlab.bench.cli import bench
+
+        return bench(args)
+    if args.command == "study":
+        from uqlab.coverage import study_cli
+
+        return study_cli(args)
     return 2  # pragma: no cover - argparse requires a command
 
 

@@ -1,7 +1,8 @@
 """Named problems: a dataset, a default model, default method settings and what is known to be true.
 
 ``uqlab.problems.load(name, seed=0, quick=False)`` builds one; problems register lazily here so
-that listing them imports nothing heavy.
+that listing them imports nothing heavy. ``uqlab.problems.uci(folder, split=i)`` reads split ``i``
+of a UCI regression set in the PBP/MC-dropout folder layout (:mod:`uqlab.problems.uci_data`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 from uqlab._registry import resolve
 from uqlab.data import Dataset
+from uqlab.problems.uci_data import load_uci as uci
 
-__all__ = ["Problem", "PROBLEMS", "load", "problem_names"]
+__all__ = ["Problem", "PROBLEMS", "load", "problem_names", "uci"]
 
 PROBLEMS: dict[str, str] = {
     "toy1d": "uqlab.problems.toy1d:make",
