@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     from uqlab.bench.cli import add_bench_parser
 
     add_bench_parser(commands)
+    from uqlab.coverage import add_study_parser
+
+    add_study_parser(commands, DEFAULT_METHODS)
     return parser
 
 
@@ -61,6 +64,10 @@ def main(argv=None) -> int:
         from uqlab.bench.cli import bench
 
         return bench(args)
+    if args.command == "study":
+        from uqlab.coverage import study_cli
+
+        return study_cli(args)
     return 2  # pragma: no cover - argparse requires a command
 
 

@@ -64,7 +64,7 @@ def residual(u, x, coefficients):
 
 def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, observations: dict | None = None,
             num_u: int | None = None, num_f: int | None = None, noise: float = 0.1, k: float = 0.7,
-            reference: bool = True):
+            reference: bool = True, noise_seed: int | None = None):
     """Infer ``k`` (prior ``log k ~ N(0, 1)``) and ``u`` from noisy ``u`` and ``f`` measurements.
 
     Generated data: ``u`` at both boundary points and ``num_u - 2`` uniform interior points,
@@ -84,6 +84,8 @@ def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, observati
         reference: score against the manufactured solution (``u = sin^3(6x)``, ``k``). Pass
             False with measurements that do not come from it: ``k`` is then unknown (truth None)
             and the test set is the ``u`` measurements themselves.
+        noise_seed: draw the measurement noise from its own generator with this seed (the points
+            stay those of ``seed``): replicates of the same design for coverage studies.
 
     Raises:
         ValueError, TypeError: naming a bad argument or observation key.
@@ -105,8 +107,9 @@ def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, observati
     if observations is None:
         x_u = np.r_[DOMAIN, np.sort(rng.uniform(*DOMAIN, num_u - 2))][:, None]
         x_f = np.linspace(*DOMAIN, num_f)[:, None]
-        u = exact_u(x_u) + noise * rng.standard_normal(x_u.shape)
-        f = source(x_f, k) + noise * rng.standard_normal(x_f.shape)
+        noise_rng = rng if noise_seed is None else np.random.default_rng([noise_seed, 0x0B5])
+        u = exact_u(x_u) + noise * noise_rng.standard_normal(x_u.shape)
+        f = source(x_f, k) + noise * noise_rng.standard_normal(x_f.shape)
     else:
         checked = check_observations(observations, OBSERVATION_KEYS, (("x_u", "u"), ("x_f", "f")),
                                      inputs={"x_u": DOMAIN, "x_f": DOMAIN})

@@ -27,6 +27,8 @@ __all__ = ["MODES", "WIDTHS", "method_settings", "mode_of", "subgrid", "check_op
 
 MODES = ("quick", "default", "full")
 LEVELS = (0.5, 0.9, 0.95)
+_NOISE_STREAM = 0x0B5
+"""Second word of the seed of a separate observation-noise generator (``noise_seed``)."""
 
 _MODE_SETTINGS = {  # mode -> Adam learning rate, NUTS run, ensemble size, extra MC dropout settings
     "quick": (1e-2, {"num_warmup": 40, "num_samples": 30, "num_chains": 2, "max_tree_depth": 4}, 3, {"num_passes": 30}),
@@ -109,6 +111,7 @@ def build(
     settings: dict | None = None,
     widths: tuple[int, ...] | None = None,
     observations: dict | None = None,
+    noise_seed: int | None = None,
 ) -> Problem:
     """Assemble a :class:`~uqlab.problems.Problem` from a reference field.
 
@@ -133,6 +136,8 @@ def build(
         observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
             the generated ones (points inside the grid's box; ``noise`` still sets the model's
             noise scale, relative to the reference field).
+        noise_seed: draw the observation noise from its own generator with this seed (the
+            points stay those of ``rng``): replicates of the same design for coverage studies.
     """
     from uqlab.problems.observations import check_observations
 
@@ -141,7 +146,8 @@ def build(
         raise ValueError(f"num_obs: expected at most the {len(points)} grid points, got {num_obs}")
     noise_scale = float(noise * field.std())
     observed = rng.choice(len(points), num_obs, replace=False)
-    x, y = points[observed], field[observed] + noise_scale * rng.standard_normal(num_obs)
+    noise_rng = rng if noise_seed is None else np.random.default_rng([noise_seed, _NOISE_STREAM])
+    x, y = points[observed], field[observed] + noise_scale * noise_rng.standard_normal(num_obs)
     if observations is not None:
         box = (points.min(axis=0), points.max(axis=0))
         checked = check_observations(observations, {"x": points.shape[1], "y": 1}, (("x", "y"),), inputs={"x": box})
