@@ -304,8 +304,8 @@ ADAM_STEPS = {"quick": (800, 800), "default": (3000, 6000), "full": (20000, 2000
 """Adam steps per mode (see :data:`uqlab.problems.burgers.ADAM_STEPS`): as for Burgers, NUTS
 chains start from Adam-optimised prior draws (from the prior they need most of the warmup to
 reach the typical set), collocation points are resampled in every training step, and MC dropout
-uses the rate of :func:`uqlab.problems.pde.method_settings` (at 0.01 the dropout noise in the
-residual biased nu 25% low in the default run, at 0.002 11% low)."""
+uses the rate of :func:`uqlab.problems.pde.method_settings` (dropout noise in the residual
+biases nu; see ``docs/measurements.md``)."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
