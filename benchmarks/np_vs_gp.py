@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
-from _common import RESULTS, print_table, save, setup_jax_cache
+from _common import RESULTS, load_average, print_table, save, setup_jax_cache, timed
 
 
 def heldout_log_likelihood(model, params, tasks, batch, key, num_samples: int, chunk: int = 64):
@@ -75,11 +73,9 @@ def train_and_score(kind: str, args) -> dict:
     tasks = GPTasks()
     test_batch = tasks.sample(jax.random.PRNGKey(12345), args.tasks)  # unseen: training keys differ
     model = NeuralProcess(kind=kind, width=args.width)
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
+    load_before = load_average()[0]
     method = NPTrain(num_steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr, progress=False)
-    post = method.fit(model, tasks, key=0)
-    seconds = time.perf_counter() - start
+    post, seconds, _ = timed(method.fit, model, tasks, key=0)
     losses = np.asarray(post.info["losses"])
     tail = max(1, len(losses) // 20)
     ours, true = heldout_log_likelihood(model, post.params, tasks, test_batch, jax.random.PRNGKey(1), 32)
@@ -87,7 +83,7 @@ def train_and_score(kind: str, args) -> dict:
             "gap_nats_per_point": true - ours,
             "train_loss_first_5pct": float(losses[:tail].mean()),
             "train_loss_last_5pct": float(losses[-tail:].mean()),
-            "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0],
+            "load_1min_before": load_before, "load_1min_after": load_average()[0],
             "settings": {"tasks": args.tasks, "width": args.width, "lr": args.lr, "batch_size": args.batch_size}}
 
 
