@@ -22,6 +22,9 @@ METHODS: dict[str, str] = {
     "vi_meanfield": "uqlab.inference.vi:MeanFieldVI",
     "vi_fullrank": "uqlab.inference.vi:FullRankVI",
     "laplace": "uqlab.inference.laplace:Laplace",
+    "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
+    "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
+    "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",
 }
 
 

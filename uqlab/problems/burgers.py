@@ -283,7 +283,7 @@ NUTS cannot cross that gap itself within its budget (measurements and run times 
 ``docs/measurements.md``)."""
 
 
-def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,
              nu: float, t_max: float, num_x: int, num_t: int):
     from uqlab.problems import pde
 
@@ -320,13 +320,13 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         f"burgers-{'inverse' if inverse else 'forward'}", points=points, field=field, grid_shape=(num_t, num_x),
         test_index=pde.subgrid((num_t, num_x), (4, 4)), collocation=collocation, num_obs=num_obs, noise=noise,
         rng=rng, make_model=make_model, mode=mode, nu=nu, inverse=inverse, settings=pde.method_settings(mode, *ADAM_STEPS[mode], lbfgs_steps=LBFGS_STEPS[mode], num_warmup=150 if mode == "default" else None),
-        widths=WIDTHS[mode], description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
+        widths=WIDTHS[mode], observations=observations, noise_seed=noise_seed, description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
     )
 
 
 def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.02, num_collocation: int | None = None, nu: float = NU_CLASSIC,
-            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101, observations: dict | None = None):
     """Forward Burgers problem: reconstruct ``u(t, x)`` from sparse noisy observations, ``nu`` known.
 
     Observations are ``num_obs`` points of the ``num_t x num_x`` reference grid (:func:`solve`)
@@ -343,21 +343,27 @@ def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: 
             ones instead: 1000 default, 4000 full (at most ``num_collocation``).
         nu: the viscosity, > 0.
         t_max, num_x, num_t: the reference grid on ``[-1, 1] x [0, t_max]``.
+        observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
+            the generated ones (see :func:`uqlab.problems.pde.build`).
 
     Raises:
         ValueError: naming a bad argument.
     """
     return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t,
+                    observations=observations)
 
 
 def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.01, num_collocation: int | None = None, nu: float = NU_CLASSIC,
-            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101, observations: dict | None = None,
+            noise_seed: int | None = None):
     """Inverse Burgers problem: infer ``nu`` (prior ``log nu ~ N(log 0.01, 1)``) and ``u``.
 
     As :func:`forward` (``num_obs`` None: 500 quick, 2000 default and full; 1% noise), with
-    ``quantities=("nu",)`` scored against the true ``nu``.
+    ``quantities=("nu",)`` scored against the true ``nu``. ``noise_seed`` redraws only the
+    observation noise (same points), for coverage studies over replicated data.
     """
     return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t,
+                    observations=observations, noise_seed=noise_seed)

@@ -308,7 +308,7 @@ uses the rate of :func:`uqlab.problems.pde.method_settings` (dropout noise in th
 biases nu; see ``docs/measurements.md``)."""
 
 
-def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,
              nu: float, t_max: float, n: int, num_t: int, forcing: str):
     from uqlab.problems import pde
 
@@ -351,6 +351,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         test_index=pde.subgrid((num_t, n, n), (1, 2, 2)), collocation=collocation, num_obs=num_obs,
         noise=noise, rng=rng, make_model=make_model, mode=mode, nu=float(nu), inverse=inverse,
         settings=pde.method_settings(mode, *ADAM_STEPS[mode], num_warmup=150 if mode == "default" else None), widths=WIDTHS[mode],
+        observations=observations, noise_seed=noise_seed,
         description=f"2-D Navier-Stokes vorticity ({kind}, {forcing} forcing), nu={nu:.4g}, {n}x{n}x{num_t} grid, "
         f"{num_obs} observations, {noise:.0%} noise",
     )
@@ -358,7 +359,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
 
 def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.02, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
-            n: int = 32, num_t: int = 5, forcing: str = "none"):
+            n: int = 32, num_t: int = 5, forcing: str = "none", observations: dict | None = None):
     """Forward Navier-Stokes problem: reconstruct ``w(t, x, y)`` from sparse noisy vorticity.
 
     The reference is :func:`solve` on an ``n x n`` grid at ``num_t`` times in ``[0, t_max]``
@@ -375,21 +376,27 @@ def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: 
         nu: viscosity, > 0.
         t_max, n, num_t: time span, grid size and number of snapshots.
         forcing: "none" or "kolmogorov".
+        observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
+            the generated ones (see :func:`uqlab.problems.pde.build`).
 
     Raises:
         ValueError: naming a bad argument.
     """
     return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing,
+                    observations=observations)
 
 
 def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.01, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
-            n: int = 32, num_t: int = 5, forcing: str = "none"):
+            n: int = 32, num_t: int = 5, forcing: str = "none", observations: dict | None = None,
+            noise_seed: int | None = None):
     """Inverse Navier-Stokes problem: infer the viscosity (prior ``log nu ~ N(log 0.05, 1)``).
 
     As :func:`forward` (``num_obs`` None: 600 quick, 2000 default, 4000 full; 1% noise), with
-    ``quantities=("nu",)`` scored against the true ``nu``.
+    ``quantities=("nu",)`` scored against the true ``nu``. ``noise_seed`` redraws only the
+    observation noise (same points), for coverage studies over replicated data.
     """
     return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing,
+                    observations=observations, noise_seed=noise_seed)
