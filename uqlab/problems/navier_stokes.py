@@ -52,14 +52,7 @@ from uqlab._validate import check_choice, check_finite, check_positive, check_po
 from uqlab.problems import spectral
 
 __all__ = [
-    "Forcing",
-    "kolmogorov",
-    "taylor_green",
-    "COURANT_STABLE",
-    "cfl_time_step",
-    "solve_jax",
-    "solve",
-    "forward",
+    "Forcing", "kolmogorov", "taylor_green", "COURANT_STABLE", "cfl_time_step", "solve_jax", "solve", "forward",
     "inverse",
 ]
 
