@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", type=int, default=0, help="random seed for the methods (default: 0)")
     compare.add_argument("--seeds", type=int, default=1, help="number of seeds, seed .. seed+N-1, for error bars (default: 1)")
+    compare.add_argument("--executor", default=None, choices=("local", "ray"),
+                         help="run the (method, seed) fits as cells, in-process or as Ray tasks (default: a plain loop)")
+    compare.add_argument("--address", default=None, help="Ray cluster to join with --executor ray (default: a local Ray)")
     compare.add_argument("--out", default="uqlab-out", help="output folder for the report (default: ./uqlab-out)")
     compare.add_argument("--quick", action="store_true", help="small data and short runs: a smoke test in about a minute")
     compare.add_argument("--full", action="store_true", help="paper-quality data sizes and runs (problems that have them; hours)")
@@ -94,8 +97,16 @@ def _compare(args) -> int:
     if args.seeds < 1:
         print(f"error: --seeds: expected an integer >= 1, got {args.seeds}", file=sys.stderr)
         return 2
+    if args.address and args.executor != "ray":
+        print("error: --address: only --executor ray takes it", file=sys.stderr)
+        return 2
     print(f"uqlab compare: problem {problem.name!r} ({problem.description}); methods {methods}", flush=True)
-    comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick)
+    try:
+        comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick,
+                             executor=args.executor, address=args.address)
+    except ImportError as error:  # --executor ray without Ray
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(comparison.to_text())
     saved = comparison.save(pathlib.Path(args.out) / f"comparison-{problem.name}")
     path = write_report(comparison, pathlib.Path(args.out) / f"report-{problem.name}.html")

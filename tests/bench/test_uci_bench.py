@@ -39,12 +39,14 @@ def test_cli_writes_summary_page_and_cells(grid):
     assert "<table id=\"summary\">" in (out / "uci.html").read_text()
 
 
-@pytest.fixture
-def local_ray(monkeypatch):
-    """One local Ray on 2 CPUs for the test (run_cells uses a running Ray and leaves it running)."""
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray on 2 CPUs for this module (run_cells uses a running Ray and leaves it running)."""
+    import os
+
     import ray
 
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, object_store_memory=100 * 2**20)
     yield
     ray.shutdown()
@@ -104,3 +106,15 @@ def test_published_numbers_converted_to_standard_errors():
     assert agreement({"mean": 1.0, "se": 0.3}, {"mean": 0.0, "se": 0.4}) is True  # 1.0 <= 2 * 0.5
     assert agreement({"mean": 1.1, "se": 0.3}, {"mean": 0.0, "se": 0.4}) is False
     assert agreement({"mean": 1.0, "se": None}, {"mean": 0.0, "se": 0.4}) is None
+
+
+def test_compare_seeds_as_cells_on_ray(local_ray):
+    from uqlab.inference.ensemble import DeepEnsemble
+    from uqlab.study import compare
+
+    method = DeepEnsemble(num_members=2, num_steps=100, progress=False)
+    plain = compare([method], problem="toy1d", seeds=[3], quick=True)
+    on_ray = compare([method], problem="toy1d", seeds=[3], quick=True, executor="ray")  # the problem travels pickled
+    for a, b in zip(plain.rows, on_ray.rows, strict=True):
+        assert {k: v for k, v in a.items() if not k.endswith("_seconds")} == {k: v for k, v in b.items() if not k.endswith("_seconds")}
+    assert [r["seed"] for r in on_ray.rows] == [3]

@@ -136,6 +136,12 @@ def _torch_mc_dropout():
     return TorchMCDropout(num_steps=30, num_passes=10, progress=False), tiny_torch_net(1, 0.1), tiny_data()
 
 
+def _torch_laplace():
+    from uqlab.inference.torch.laplace import TorchLaplace
+
+    return TorchLaplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_torch_net(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -151,4 +157,5 @@ CASES = {
     "laplace": _laplace,
     "torch_ensemble": _torch_ensemble,
     "torch_mc_dropout": _torch_mc_dropout,
+    "torch_laplace": _torch_laplace,
 }

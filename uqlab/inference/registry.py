@@ -24,6 +24,7 @@ METHODS: dict[str, str] = {
     "laplace": "uqlab.inference.laplace:Laplace",
     "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
     "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
+    "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",
 }
 
 

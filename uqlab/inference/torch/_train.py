@@ -17,15 +17,19 @@ from uqlab.data import check_batch_size
 from uqlab.inference.base import warn_numerics
 from uqlab.inference.transform import progress_enabled
 
-__all__ = ["stack_members", "train_members", "tensors", "as_numpy"]
+__all__ = ["stack_members", "train_members", "tensors", "as_numpy", "x_dtype"]
+
+
+def x_dtype(network):
+    """The floating dtype of ``network``'s parameters (inputs are converted to it)."""
+    return next(network.parameters()).dtype
 
 
 def tensors(network, *arrays):
     """numpy arrays as tensors in the dtype and on the device of ``network``."""
     import torch
 
-    dtype = next(network.parameters()).dtype
-    return [torch.as_tensor(np.asarray(a), dtype=dtype, device=network.device) for a in arrays]
+    return [torch.as_tensor(np.asarray(a), dtype=x_dtype(network), device=network.device) for a in arrays]
 
 
 def as_numpy(tree: dict) -> dict:
@@ -116,6 +120,6 @@ def train_members(model, data, *, seed: int, num_members: int, num_steps: int, l
             if scheduler is not None:
                 scheduler.step()
             losses[step] = values.detach().cpu().numpy()
-    warn_numerics(desc, losses[-1], "the training loss")
+    warn_numerics(desc, losses[-1:], "the training loss")
     warn_numerics(desc, np.concatenate([v.detach().cpu().numpy().ravel() for v in params.values()]), "the parameters")
     return base, {k: v.detach() for k, v in params.items()}, buffers, losses
