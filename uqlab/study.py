@@ -107,5 +107,7 @@ def fit_and_score(problem, method, model, seed: int, metrics) -> dict:
     predict_seconds = time.perf_counter() - start
     scores = evaluate(predictive, data.y_test, metrics)
     row = {"method": method.name, "seed": seed, **scores, "fit_seconds": fit_seconds, "predict_seconds": predict_seconds}
-    return {"row": row, "predictive": predictive, "info": {k: v for k, v in posterior.info.items() if np.isscalar(v)},
+    info = {k: v for k, v in posterior.info.items() if np.isscalar(v)}
+    info.setdefault("num_chains", getattr(posterior, "num_chains", 1))  # the report's R-hat/ESS of quantities need it
+    return {"row": row, "predictive": predictive, "info": info,
             "quantities": {q: posterior.quantity(q) for q in problem.quantities}}
