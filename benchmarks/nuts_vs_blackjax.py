@@ -4,14 +4,14 @@ Two comparisons, runs alternating (uqlab, raw, uqlab, raw, ...) after an untimed
 so the persistent compilation cache is warm for both and machine noise hits both alike:
 
 1. **Full run** (what a user pays for one fit): 4 chains under ``vmap``, Stan window adaptation,
-   same warmup/sample counts and tree depth. uqlab: :func:`uqlab.inference.nuts.run_nuts` (our
+   same warmup/sample counts and tree depth. uqlab: :func:`uqlab.inference.sampling.run_nuts` (our
    window adaptation, chunked scan). Raw: ``blackjax.window_adaptation(...).run`` under ``vmap``
    then a jitted ``lax.scan`` of the NUTS kernel, both traced afresh per call as in a user script.
    The two adaptations draw different random numbers, so step sizes and trajectory lengths
    differ; besides wall time we report seconds per 1000 gradient evaluations in sampling and
    ESS per second of the predictions (function-space bulk ESS at 16 training inputs).
 2. **Sampling only, same tuning**: both start from the raw run's warmed-up states, step sizes
-   and mass matrices with the same keys; uqlab's ``sample_kernel`` through ``scan_with_progress``
+   and mass matrices with the same keys; uqlab's ``fixed_sampler`` through the driver (``Session.run``)
    against a plain ``lax.scan``. The first draws agree to float rounding; the ratio is uqlab's overhead.
 
     python benchmarks/nuts_vs_blackjax.py [--warmup 200] [--samples 200] [--repeats 2]
@@ -43,8 +43,9 @@ def main() -> None:
     import uqlab
     from uqlab._convert import to_jax
     from uqlab.diagnostics.sampler import chain_diagnostics
-    from uqlab.inference.nuts import nuts_transition, run_nuts, sample_kernel
-    from uqlab.inference.transform import scan_with_progress
+    from uqlab.inference.driver import Session
+    from uqlab.inference.kernels.hamiltonian import SamplerState, fixed_sampler, nuts_transition
+    from uqlab.inference.sampling import run_nuts
     from uqlab.models.base import log_joint
 
     problem = uqlab.problems.load("toy1d", num_train=100)
@@ -55,7 +56,7 @@ def main() -> None:
     positions = jax.vmap(model.init)(jax.random.split(init_key, args.chains))
     x_eval = x[np.linspace(0, data.num_points - 1, 16).astype(int)]
     kernel = blackjax.nuts.build_kernel()
-    # with thinning=1 uqlab's sample_kernel hands each step's key to the transition: give the raw
+    # with thinning=1 uqlab's fixed_sampler hands each step's key to the transition: give the raw
     # loop the same keys, so that equal tuning gives equal draws.
     sample_keys = jax.random.split(jax.random.PRNGKey(1), args.samples * args.chains).reshape(args.samples, args.chains, -1)
     raw_keys = sample_keys
@@ -94,14 +95,12 @@ def main() -> None:
         return chain_major(raw_sample(*tuned)[0])
 
     def uqlab_sampling_only():
-        sampler = sample_kernel(logdensity, nuts_transition(args.depth), thinning=1)
-
-        def sample_step(carry, keys):
-            carry, _ = jax.vmap(sampler.update)(keys, carry)
-            return carry, carry[0].position
-
-        _, draws = scan_with_progress(sample_step, tuned, sample_keys, num_steps=args.samples, desc="NUTS", progress=False)
-        return chain_major(draws)
+        sampler = fixed_sampler(logdensity, nuts_transition(args.depth), thinning=1)
+        # the driver splits PRNGKey(1) into the same (samples, chains) keys as sample_keys
+        return Session("NUTS", progress=False).run(
+            sampler, SamplerState(*tuned), jax.random.PRNGKey(1), num_steps=args.samples, members=args.chains,
+            position=lambda s: s.chain.position,
+        ).draws
 
     def prediction_ess(draws):
         flat = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)

@@ -111,6 +111,20 @@ def _laplace():
     return Laplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_mlp(), tiny_data()
 
 
+def _np_train():
+    from uqlab.inference.neural_process import NPTrain
+    from uqlab.models.neural_process import NeuralProcess
+
+    method = NPTrain(num_steps=30, batch_size=4, num_latent_samples=4, progress=False)
+    return method, NeuralProcess(kind="np", width=8, depth=1), tiny_data()
+
+
+def _mala():
+    from uqlab.inference.mala import MALA
+
+    return MALA(step_size=1e-3, num_samples=10, num_burnin=20, num_chains=2, progress=False), tiny_mlp(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -124,4 +138,6 @@ CASES = {
     "vi_meanfield": _vi_meanfield,
     "vi_fullrank": _vi_fullrank,
     "laplace": _laplace,
+    "np_train": _np_train,
+    "mala": _mala,
 }

@@ -22,6 +22,8 @@ METHODS: dict[str, str] = {
     "vi_meanfield": "uqlab.inference.vi:MeanFieldVI",
     "vi_fullrank": "uqlab.inference.vi:FullRankVI",
     "laplace": "uqlab.inference.laplace:Laplace",
+    "np_train": "uqlab.inference.neural_process:NPTrain",
+    "mala": "uqlab.inference.mala:MALA",
 }
 
 
