@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import importlib
 
+from uqlab._version import __version__ as __version__
 from uqlab.data import Dataset
 from uqlab.predictive import Predictive
 
-__version__ = "0.1.0"
 __all__ = ["Dataset", "Predictive", "fit", "compare", "load", "methods", "problems", "diagnostics", "models", "inference"]
 
 _SUBMODULES = {"problems", "diagnostics", "models", "inference"}
@@ -49,11 +49,11 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
 def compare(methods, model=None, problem="toy1d", **options):
     """Fit several methods on one problem and score their Predictives side by side.
 
-    See :func:`uqlab.diagnostics.compare.compare` (``seeds=``, ``metrics=``, ``quick=``); returns a
-    Comparison with ``summary()``, ``save(path)`` and an HTML report via
-    :func:`uqlab.diagnostics.report.write_report`.
+    See :func:`uqlab.study.compare` (``seeds=``, ``metrics=``, ``quick=``); returns a
+    :class:`~uqlab.diagnostics.compare.Comparison` with ``summary()``, ``save(path)`` and an HTML
+    report via :func:`uqlab.diagnostics.report.write_report`.
     """
-    from uqlab.diagnostics.compare import compare as _compare
+    from uqlab.study import compare as _compare
 
     return _compare(methods, model, problem, **options)
 

@@ -57,9 +57,9 @@ def _compare(args) -> int:
     import os
 
     from uqlab import problems
-    from uqlab.diagnostics.compare import compare
     from uqlab.diagnostics.report import write_report
     from uqlab.inference.registry import get_method
+    from uqlab.study import compare
 
     if args.no_progress:
         os.environ["UQLAB_PROGRESS"] = "0"
@@ -89,8 +89,8 @@ def _compare(args) -> int:
 
 
 def _report(args) -> int:
+    from uqlab.diagnostics.compare import load_comparison
     from uqlab.diagnostics.report import write_report
-    from uqlab.diagnostics.store import load_comparison
 
     try:
         comparison = load_comparison(args.path)

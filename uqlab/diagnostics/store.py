@@ -1,4 +1,4 @@
-"""Save a :class:`~uqlab.diagnostics.compare.Comparison` to a folder and load it back.
+"""Save a :class:`~uqlab.diagnostics.compare.Comparison` to a folder and read it back.
 
 Layout of the folder (each file written atomically):
 
@@ -20,7 +20,7 @@ import numpy as np
 from uqlab._io import atomic_path, atomic_write
 from uqlab.predictive import Predictive
 
-__all__ = ["save_comparison", "load_comparison", "jsonable"]
+__all__ = ["save_comparison", "read_comparison", "jsonable"]
 
 _DATA_FIELDS = ("x", "y", "x_test", "y_test")
 
@@ -111,14 +111,14 @@ def _cell(value: str):
     return int(number) if value.lstrip("-").isdigit() else number
 
 
-def load_comparison(path):
-    """Load a comparison saved by :func:`save_comparison`.
+def read_comparison(path) -> dict:
+    """The fields of a comparison saved by :func:`save_comparison`, as keyword arguments of
+    :class:`~uqlab.diagnostics.compare.Comparison` (which builds itself from them in ``load``).
 
     Raises:
         FileNotFoundError: ``path`` is not a saved comparison (names the missing file).
     """
     from uqlab.data import Dataset
-    from uqlab.diagnostics.compare import Comparison
 
     path = pathlib.Path(path)
     for name in ("table.csv", "predictives.nc", "meta.json"):
@@ -134,5 +134,6 @@ def load_comparison(path):
     if "data/x" in arrays:
         fields = {f: arrays.get(f"data/{f}") for f in _DATA_FIELDS}
         data = Dataset(**fields, name=meta.get("data_name") or "data")
-    return Comparison(meta["problem"], rows, predictives, meta["infos"], tuple(meta["metrics"]), quantities, data,
-                      meta["truth"], meta["meta"], meta["sections"])
+    return {"problem": meta["problem"], "rows": rows, "predictives": predictives, "infos": meta["infos"],
+            "metrics": tuple(meta["metrics"]), "quantities": quantities, "data": data, "truth": meta["truth"],
+            "meta": meta["meta"], "sections": meta["sections"]}

@@ -232,25 +232,24 @@ class Session:
             check_finite(self.label, leaves_of(draws), "the draws", setting)
         return Result(state, draws, infos)
 
-    def finish(self, posterior, *, main_gradient_evals: int | None = None):
+    def finish(self, posterior):
         """Complete the fit: the typed info (seconds, gradients, chain diagnostics, warnings),
         warnings on divergences and R-hat, and removal of the checkpoint."""
+        from uqlab._chains import summarize_chains
         from uqlab.data import Dataset
-        from uqlab.inference.chains import chain_summary
 
         if isinstance(self.data, Dataset) and posterior.x_fit is None:
             posterior.x_fit = self.data.x
         info = posterior.info
         info.fit_seconds = time.perf_counter() - self.start
         info.total_gradient_evals = self.gradient_evals
-        if main_gradient_evals is not None:
-            info.num_gradient_evals = int(main_gradient_evals)
         info.phase_seconds = dict(self.phase_seconds)
         draws = posterior.chain_draws()
         if draws is not None:
             info.num_chains = int(jax_leaf_shape(draws)[0])
             if info.num_chains > 1:
-                for name, value in chain_summary(draws, posterior, self.data).items():
+                predicts = isinstance(self.data, Dataset) and posterior.scaler is not None
+                for name, value in summarize_chains(draws, posterior, self.data.x if predicts else None).items():
                     info[name] = value
         if info.divergences:
             self.warn(f"{self.label}: {info.divergences} divergent transitions; the posterior may be biased")

@@ -64,8 +64,17 @@ def to_config(obj):
     raise TypeError(f"settings: cannot save a {type(obj).__name__} ({obj!r}); expected dataclasses, numbers, strings")
 
 
-def _allowed_class(path: str, base: type | None = None) -> type:
-    """The class at ``"module:Name"`` if it is a uqlab dataclass (and subclass of ``base``)."""
+def _is_posterior(cls) -> bool:
+    """Whether ``cls`` is a Posterior class: it has the persistence hooks ``_state``/``_from_state``.
+
+    Checked by protocol rather than ``issubclass(cls, base.Posterior)``: ``base.py`` imports this
+    module (``Posterior.save``), so importing it back would be an import cycle.
+    """
+    return isinstance(cls, type) and callable(getattr(cls, "_state", None)) and callable(getattr(cls, "_from_state", None))
+
+
+def _allowed_class(path: str, posterior: bool = False) -> type:
+    """The class at ``"module:Name"`` if it is a uqlab dataclass (and a Posterior if ``posterior``)."""
     module, _, name = path.partition(":")
     if not (module == "uqlab" or module.startswith("uqlab.")) or not name.isidentifier():
         raise ValueError(f"{path!r} is not a uqlab class; only uqlab dataclasses can be loaded")
@@ -73,8 +82,8 @@ def _allowed_class(path: str, base: type | None = None) -> type:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"{path!r} does not exist in this uqlab ({err})") from None
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or (base is not None and not issubclass(cls, base)):
-        raise ValueError(f"{path!r} is not a loadable uqlab {base.__name__ if base else 'dataclass'}")
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or (posterior and not _is_posterior(cls)):
+        raise ValueError(f"{path!r} is not a loadable uqlab {'Posterior' if posterior else 'dataclass'}")
     return cls
 
 
@@ -152,9 +161,7 @@ def save_posterior(posterior, path) -> pathlib.Path:
     """Write ``posterior`` to ``path`` (netCDF) atomically; see the module docstring for the layout."""
     import xarray as xr
 
-    from uqlab.inference.base import Posterior
-
-    if not isinstance(posterior, Posterior):
+    if not _is_posterior(type(posterior)):
         raise TypeError(f"posterior: expected a uqlab Posterior, got {type(posterior).__name__}")
     path = pathlib.Path(path)
     state_json, skeletons, variables = {}, {}, {}
@@ -211,7 +218,6 @@ def load_posterior(path, *, model=None):
         ValueError: not a uqlab posterior, a truncated file, or a newer format version.
     """
     from uqlab.data import Scaler
-    from uqlab.inference.base import Posterior
 
     path = pathlib.Path(path)
     attrs, arrays = _read(path)
@@ -225,7 +231,7 @@ def load_posterior(path, *, model=None):
         )
     meta = json.loads(attrs["uqlab"])
     try:
-        cls = _allowed_class(meta["kind"], Posterior)
+        cls = _allowed_class(meta["kind"], posterior=True)
         method = from_config(meta["method"])
         if model is None:
             model = from_config(meta["model"])

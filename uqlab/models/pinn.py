@@ -15,7 +15,7 @@ Gaussian prior) and ``sigma_r`` the residual noise scale. The residual term is t
 
 Derivatives are batched forward mode: one ``jax.jvp`` with the tangent ``e_i`` on every row gives
 ``df/dz_i`` at all points at once (the network acts row-wise), and a ``jvp`` of that gives the
-second derivative; this is cheaper than per-point nested ``jax.grad`` (DESIGN.md §5).
+second derivative; this is cheaper than per-point nested ``jax.grad`` (see docs/architecture.md).
 
 Inputs are in physical units (use ``Dataset(standardize=False)``): the equation maps them to the
 network's features itself, so derivatives come out in physical units.
