@@ -92,7 +92,7 @@ def _gp():
 
 
 def _gp_nuts():
-    from uqlab.inference.gp import GPNUTS
+    from uqlab.inference.gp_nuts import GPNUTS
     from uqlab.models.gp import GP
 
     return GPNUTS(num_warmup=10, num_samples=5, max_tree_depth=3, progress=False), GP(), tiny_data()

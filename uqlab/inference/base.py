@@ -297,7 +297,7 @@ class ParticlePosterior(Posterior):
 
         del num_samples, seed
 
-        return to_inference_data(self, self.draws(), self.sample_stats, x)
+        return to_inference_data(self, self.draws(), self.sample_stats, self.x_fit if x is None else x)
 
 
 @dataclasses.dataclass(repr=False)

@@ -5,9 +5,9 @@
   hyperparameters and further restarts drawn from the hyperprior (Rasmussen & Williams 2006,
   sec. 5.4). The gradient is the closed form of :func:`uqlab.models.gp.gaussian_log_marginal`.
   The predictive is the closed-form Gaussian: one member, ``S = 1``.
-* :class:`GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with NUTS (the fully Bayesian
-  GP: :class:`~uqlab.inference.nuts.NUTS` on the GP target of :mod:`uqlab.inference.targets`); the
-  predictive is the equal mixture of the closed-form Gaussians, one per draw.
+* :class:`~uqlab.inference.gp_nuts.GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with
+  NUTS (the fully Bayesian GP); the predictive is the equal mixture of the closed-form Gaussians,
+  one per draw (:class:`GPPosterior` with ``S`` members).
 
 All linear algebra runs in float64 inside ``jax.enable_x64`` (local, not global configuration).
 """
@@ -23,9 +23,8 @@ import numpy as np
 from uqlab._validate import check_choice, check_positive_int
 from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset
 from uqlab.inference.driver import check_finite
-from uqlab.inference.nuts import NUTS
 
-__all__ = ["ExactGP", "GPNUTS", "GPPosterior", "check_gp_model", "select_members"]
+__all__ = ["ExactGP", "GPPosterior", "check_gp_model", "select_members"]
 
 
 def check_gp_model(model, method: str, data) -> None:
@@ -143,7 +142,7 @@ class GPPosterior(Posterior):
             return super().to_arviz(x, num_samples=num_samples, seed=seed)
         from uqlab.inference._arviz import to_inference_data
 
-        return to_inference_data(self, self.chain_draws(), self.sample_stats, x)
+        return to_inference_data(self, self.chain_draws(), self.sample_stats, self.x_fit if x is None else x)
 
     def _quantity_draws(self) -> dict:
         import jax
@@ -269,20 +268,3 @@ class ExactGP(Method):
         posterior = GPPosterior(self, model, data.scaler, info, hypers=hypers, x_train=x_np, y_train=y_np)
         posterior._cached_factors(None)  # the final factorisation belongs to the fit (as in scikit-learn)
         return posterior
-
-
-@dataclasses.dataclass(frozen=True)
-class GPNUTS(NUTS):
-    """Fully Bayesian GP: NUTS over the log-hyperparameters, prediction = mixture over draws.
-
-    The Hamiltonian method on the GP target of :mod:`uqlab.inference.targets` (float64), with
-    defaults for a handful of hyperparameters; every setting is as for
-    :class:`~uqlab.inference.nuts.NUTS`.
-    """
-
-    name: ClassVar[str] = "gp_nuts"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="gp")
-    num_warmup: int = 300
-    num_samples: int = 300
-    num_chains: int = 2
-    max_tree_depth: int = 6

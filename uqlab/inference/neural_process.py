@@ -58,7 +58,8 @@ class DatasetTasks:
         n_context = jax.random.randint(context_key, (), 1, max(1, p // 2) + 1)
         n_total = jax.random.randint(target_key, (), n_context + 1, p + 1)
         position = jnp.arange(p)
-        return {"x": self.x[index], "y": self.y[index], "context": position < n_context, "target": position < n_total}
+        x, y = jnp.asarray(self.x)[index], jnp.asarray(self.y)[index]
+        return {"x": x, "y": y, "context": position < n_context, "target": position < n_total}
 
 
 @dataclasses.dataclass(frozen=True)

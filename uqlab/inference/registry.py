@@ -15,7 +15,7 @@ METHODS: dict[str, str] = {
     "ensemble": "uqlab.inference.ensemble:DeepEnsemble",
     "mc_dropout": "uqlab.inference.mc_dropout:MCDropout",
     "gp": "uqlab.inference.gp:ExactGP",
-    "gp_nuts": "uqlab.inference.gp:GPNUTS",
+    "gp_nuts": "uqlab.inference.gp_nuts:GPNUTS",
     "svgp": "uqlab.inference.svgp:SVGP",
     "sgld": "uqlab.inference.sgmcmc:SGLD",
     "sghmc": "uqlab.inference.sgmcmc:SGHMC",
