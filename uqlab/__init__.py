@@ -32,8 +32,11 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     """Fit ``model`` to ``data`` with an inference method.
 
     Args:
-        model: a model under the uqlab contract (e.g. :class:`uqlab.models.BayesianMLP`).
-        data: a :class:`Dataset`.
+        model: a model under the uqlab contract (e.g. :class:`uqlab.models.BayesianMLP`); a torch
+            ``nn.Module`` (or zero-argument factory) for "ensemble", "mc_dropout", "laplace",
+            "vi_meanfield", "vi_fullrank" (with ``likelihood=``, ``prior_scale=``, ``device=``);
+            or a NumPyro / Pyro model function for "svi" (and "nuts"), see ``docs/torch.md``.
+        data: a :class:`Dataset`, or for a model function a dict of its keyword arguments.
         method: a Method instance, or a registered name ("nuts", "ensemble", "mc_dropout", ...).
         key: int seed or JAX key; the same key gives the same numbers.
         **settings: method settings (override those of an instance).
@@ -42,7 +45,9 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
         A Posterior with ``predict(x) -> Predictive``.
     """
     from uqlab.inference.registry import make_method
+    from uqlab.inference.torch.dispatch import route
 
+    model, method, settings = route(model, data, method, dict(settings))
     return make_method(method, **settings).fit(model, data, key=key)
 
 

@@ -1,5 +1,6 @@
 """Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
-``python -m uqlab report PATH`` re-renders the report of a saved comparison."""
+``python -m uqlab report PATH`` re-renders the report of a saved comparison; ``python -m uqlab bench uci``
+runs the UCI regression benchmark (:mod:`uqlab.bench`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", type=int, default=0, help="random seed for the methods (default: 0)")
     compare.add_argument("--seeds", type=int, default=1, help="number of seeds, seed .. seed+N-1, for error bars (default: 1)")
+    compare.add_argument("--executor", default=None, choices=("local", "ray"),
+                         help="run the (method, seed) fits as cells, in-process or as Ray tasks (default: a plain loop)")
+    compare.add_argument("--address", default=None, help="Ray cluster to join with --executor ray (default: a local Ray)")
     compare.add_argument("--out", default="uqlab-out", help="output folder for the report (default: ./uqlab-out)")
     compare.add_argument("--quick", action="store_true", help="small data and short runs: a smoke test in about a minute")
     compare.add_argument("--full", action="store_true", help="paper-quality data sizes and runs (problems that have them; hours)")
@@ -40,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("path", help="folder of a saved comparison (holds table.csv, predictives.nc, meta.json)")
     report.add_argument("--out", default=None, help="HTML file to write (default: PATH/report-<problem>.html)")
+    from uqlab.bench.cli import add_bench_parser
+
+    add_bench_parser(commands)
+    from uqlab.coverage import add_study_parser
+
+    add_study_parser(commands, DEFAULT_METHODS)
     return parser
 
 
@@ -50,6 +60,14 @@ def main(argv=None) -> int:
         return _compare(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "bench":
+        from uqlab.bench.cli import bench
+
+        return bench(args)
+    if args.command == "study":
+        from uqlab.coverage import study_cli
+
+        return study_cli(args)
     return 2  # pragma: no cover - argparse requires a command
 
 
@@ -79,8 +97,16 @@ def _compare(args) -> int:
     if args.seeds < 1:
         print(f"error: --seeds: expected an integer >= 1, got {args.seeds}", file=sys.stderr)
         return 2
+    if args.address and args.executor != "ray":
+        print("error: --address: only --executor ray takes it", file=sys.stderr)
+        return 2
     print(f"uqlab compare: problem {problem.name!r} ({problem.description}); methods {methods}", flush=True)
-    comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick)
+    try:
+        comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick,
+                             executor=args.executor, address=args.address)
+    except ImportError as error:  # --executor ray without Ray
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(comparison.to_text())
     saved = comparison.save(pathlib.Path(args.out) / f"comparison-{problem.name}")
     path = write_report(comparison, pathlib.Path(args.out) / f"report-{problem.name}.html")

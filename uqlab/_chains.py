@@ -11,9 +11,35 @@ import diagnostics.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["chain_diagnostics", "function_space_diagnostics", "inference_data_diagnostics", "summarize_chains"]
+__all__ = ["RHAT_WARN", "RHAT_FAIL", "ESS_WARN", "ESS_FAIL", "cell_status", "chain_diagnostics", "function_space_diagnostics", "inference_data_diagnostics", "summarize_chains"]
+
+
+RHAT_WARN, RHAT_FAIL = 1.01, 1.05
+"""R-hat above RHAT_WARN: mixing doubtful; above RHAT_FAIL: chains have not mixed (Vehtari et al., 2021)."""
+ESS_WARN, ESS_FAIL = 400.0, 100.0
+"""Bulk/tail ESS below ESS_WARN: summaries noisy; below ESS_FAIL: too few independent draws."""
+
+
+def cell_status(key: str, value) -> str | None:
+    """``"fail"``, ``"warn"`` or None for one sampler diagnostic (``rhat*``, ``ess*``, ``divergences``)."""
+    if value is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    name = key.removeprefix("pred_")
+    if name.startswith("rhat"):
+        if not math.isfinite(value) or value > RHAT_FAIL:
+            return "fail"
+        return "warn" if value > RHAT_WARN else None
+    if name.startswith("ess"):
+        if not math.isfinite(value) or value < ESS_FAIL:
+            return "fail"
+        return "warn" if value < ESS_WARN else None
+    if name == "divergences":
+        return "warn" if value > 0 else None
+    return None
 
 
 def chain_diagnostics(draws: np.ndarray) -> dict:

@@ -264,6 +264,12 @@ class Predictive:
         s, (n, d) = self.num_members, self.shape
         return f"Predictive({kind}, members={s}, points={n}, outputs={d})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: kind, size, average spread and the first points' mean, std and interval."""
+        from uqlab._display import predictive_html
+
+        return predictive_html(self)
+
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False

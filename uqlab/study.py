@@ -18,7 +18,7 @@ from uqlab.diagnostics.compare import Comparison
 from uqlab.diagnostics.metrics import DEFAULT_METRICS, evaluate
 from uqlab.predictive import Predictive
 
-__all__ = ["compare"]
+__all__ = ["compare", "fit_and_score"]
 
 
 def _versions() -> dict[str, str]:
@@ -32,7 +32,8 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT_METRICS, quick=False) -> Comparison:
+def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT_METRICS, quick=False,
+            executor: str | None = None, address: str | None = None, num_cpus: int | None = None) -> Comparison:
     """Fit each method for each seed and score its test-set Predictive.
 
     Args:
@@ -46,6 +47,9 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
         seeds: one fit per seed (the data stay fixed; the seed drives the method).
         metrics: metric names (see :func:`~uqlab.diagnostics.metrics.evaluate`).
         quick: when ``problem`` is a name, load its quick variant.
+        executor: None fits in this process; "local" or "ray" runs each (method, seed) fit as a
+            cell of :func:`uqlab.bench.run_cells` (Ray: one task per fit, with ``address`` and
+            ``num_cpus`` as there). Same seeds, same numbers.
 
     Returns:
         A :class:`~uqlab.diagnostics.compare.Comparison`.
@@ -74,24 +78,45 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
     unknown = sorted(set(given) - set(names))
     if unknown:
         raise ValueError(f"model: dict keys must be names of the compared methods {names}, got {unknown}")
+    jobs = [{"problem": problem, "method": method, "model": models[method.name], "seed": seed, "metrics": tuple(metrics)}
+            for method in methods for seed in seeds]
+    if executor is None:
+        outcomes = [fit_and_score(**job) for job in jobs]
+    else:
+        from uqlab.bench import Cell, run_cells
+
+        cells = [Cell(f"{job['method'].name}/seed-{job['seed']}", "uqlab.study:fit_and_score", job) for job in jobs]
+        records = run_cells(cells, executor=executor, address=address, num_cpus=num_cpus, desc="compare fits")
+        outcomes = [records[cell.name]["result"] for cell in cells]
     rows, predictives, infos, quantities = [], {}, {}, {}
-    for method in methods:
-        for seed in seeds:
-            start = time.perf_counter()
-            posterior = method.fit(models[method.name], data, key=seed)
-            fit_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            predictive = posterior.predict(data.x_test)
-            predict_seconds = time.perf_counter() - start
-            scores = evaluate(predictive, data.y_test, metrics)
-            rows.append({"method": method.name, "seed": seed, **scores, "fit_seconds": fit_seconds, "predict_seconds": predict_seconds})
-            if method.name not in predictives:
-                predictives[method.name] = predictive
-                infos[method.name] = {k: v for k, v in posterior.info.items() if np.isscalar(v)}
-                quantities[method.name] = {q: posterior.quantity(q) for q in problem.quantities}
+    for outcome in outcomes:
+        rows.append(outcome["row"])
+        name = outcome["row"]["method"]
+        if name not in predictives:
+            predictives[name], infos[name], quantities[name] = outcome["predictive"], outcome["info"], outcome["quantities"]
     meta = {"seeds": seeds, "quick": quick, "num_train": data.num_points, "num_test": len(data.x_test),
             "description": problem.description, "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "versions": _versions()}
     comparison = Comparison(problem.name, rows, predictives, infos, tuple(metrics), quantities, data, dict(problem.truth), meta)
     comparison.sections = problem.report_sections(comparison) if problem.report_sections else []
     return comparison
+
+
+def fit_and_score(problem, method, model, seed: int, metrics) -> dict:
+    """Fit ``method`` with key ``seed`` and score its test-set Predictive: one cell of :func:`compare`.
+
+    Returns:
+        ``{"row", "predictive", "info", "quantities"}``: the table row (scores and timings), the
+        Predictive, the scalar info entries and the Predictives of the problem's quantities.
+    """
+    data = problem.data
+    start = time.perf_counter()
+    posterior = method.fit(model, data, key=seed)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predictive = posterior.predict(data.x_test)
+    predict_seconds = time.perf_counter() - start
+    scores = evaluate(predictive, data.y_test, metrics)
+    row = {"method": method.name, "seed": seed, **scores, "fit_seconds": fit_seconds, "predict_seconds": predict_seconds}
+    return {"row": row, "predictive": predictive, "info": {k: v for k, v in posterior.info.items() if np.isscalar(v)},
+            "quantities": {q: posterior.quantity(q) for q in problem.quantities}}

@@ -13,13 +13,6 @@ SECTIONS = ("metadata", "summary", "verdicts", "coefficients", "regions", "calib
             "reliability", "pit", "coverage", "sharpness", "split")
 
 
-@pytest.fixture(scope="module")
-def written(comparison, tmp_path_factory):
-    path = tmp_path_factory.mktemp("report") / "report.html"
-    report.write_report(comparison, path)
-    return path
-
-
 def test_report_has_every_section_and_problem_sections(written):
     html = written.read_text()
     for section in SECTIONS:
@@ -104,7 +97,7 @@ def _with(comparison, **changes):
 
 def test_threshold_breaches_are_highlighted_and_unmixed_chains_are_not_judged(comparison, monkeypatch):
     """R-hat 2.84 / ESS 4.7 (the numbers the issue saw unmarked) turn red and gate the verdict."""
-    monkeypatch.setattr(report.Report, "_figures", lambda self: [])  # tables only: figures are tested above
+    monkeypatch.setattr(report.Report, "_figures", [])  # tables only: figures are tested above
     monkeypatch.setattr(report.plots, "region_coverage", lambda table: report.plots._pyplot().figure(figsize=(1, 1)))
     infos = {**comparison.infos, "overconfident": {"pred_rhat_max": 2.84, "pred_ess_bulk_min": 4.7, "divergences": 3},
              "underconfident": {"pred_rhat_max": 1.03, "pred_ess_bulk_min": 900.0}}
@@ -181,7 +174,7 @@ def test_noise_free_targets_get_only_the_latent_verdict_and_it_matches_the_pde_t
     assert verdicts["overconfident"]["latent"] is None  # one member: no epistemic spread
 
 
-def test_report_displays_inline_in_a_notebook(comparison):
-    fragment = report.Report(comparison)._repr_html_()
+def test_report_displays_inline_in_a_notebook(report_object):
+    fragment = report_object._repr_html_()
     assert fragment.lstrip().startswith("<style>") and "<html" not in fragment and "<body" not in fragment
     assert ".uqlab-report table" in fragment and 'id="section-verdicts"' in fragment

@@ -68,6 +68,12 @@ class Comparison:
         """Load a comparison written by :meth:`save`."""
         return cls(**store.read_comparison(path))
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the method x metric table (the full report: ``Report(comparison)``)."""
+        from uqlab._display import comparison_html
+
+        return comparison_html(self)
+
     def to_text(self) -> str:
         """A plain-text method x metric table (mean ± s.e. over seeds)."""
         summary = self.summary()

@@ -136,7 +136,7 @@ def region_coverage(table: dict):
     width_ax.set_ylabel(f"mean width of {table['level']:.0%} intervals")
     for ax in (cov_ax, width_ax):
         ax.set_xticks(x, [f"{r}\n(n={table['regions'][r]['n']})" for r in regions], fontsize=9)
-        ax.set_xlabel("input region")
+        ax.set_xlabel(table["axis"])
     return _shared_legend(fig, cov_ax)
 
 

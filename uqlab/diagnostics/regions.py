@@ -38,9 +38,9 @@ def _distances(x_test: np.ndarray, x_train: np.ndarray, block: int = 2048) -> np
     return out
 
 
-def region_labels(comparison) -> tuple[list[str], np.ndarray, str]:
-    """``(names, index, how)``: region names, each test point's region index (-1: none), and how
-    the regions were defined (one sentence for captions)."""
+def region_labels(comparison) -> tuple[list[str], np.ndarray, str, str]:
+    """``(names, index, how, axis)``: region names, each test point's region index (-1: none), how
+    the regions were defined (for captions) and what they are (an axis label)."""
     data = comparison.data
     x_test = np.asarray(data.x_test, dtype=float)
     regions = comparison.truth.get("regions")
@@ -51,14 +51,14 @@ def region_labels(comparison) -> tuple[list[str], np.ndarray, str]:
                 low = -np.inf if low is None else low
                 high = np.inf if high is None else high
                 index[(index < 0) & (x_test[:, 0] >= low) & (x_test[:, 0] <= high)] = i
-        return list(regions), index, "regions the problem defines"
+        return list(regions), index, "regions the problem defines", "input region"
     distance = _distances(x_test, np.asarray(data.x, dtype=float))
     edges = np.unique(np.quantile(distance, np.linspace(0, 1, NUM_DISTANCE_BINS + 1)))
     index = np.clip(np.searchsorted(edges, distance, side="right") - 1, 0, len(edges) - 2)
-    names = [f"distance {lo:.2g} to {hi:.2g}" for lo, hi in zip(edges[:-1], edges[1:])]
+    names = [f"{lo:.2g} to {hi:.2g}" for lo, hi in zip(edges[:-1], edges[1:])]
     how = ("distance of each test input to its nearest training input (inputs divided by the training "
            "standard deviation), in equal-count bins")
-    return names, index, how
+    return names, index, how, "distance to the nearest training input (scaled)"
 
 
 def region_coverage(comparison, level: float = 0.9) -> dict:
@@ -66,11 +66,11 @@ def region_coverage(comparison, level: float = 0.9) -> dict:
     mean interval width.
 
     Returns:
-        ``{"level", "targets", "how", "regions": {region: {"n": int, "methods": {method:
+        ``{"level", "targets", "how", "axis", "regions": {region: {"n": int, "methods": {method:
         {"coverage", "se", "width"}}}}}``; ``targets`` is "observed targets" or "noise-free
         function (latent band)". Methods without a latent band are left out in the latter case.
     """
-    names, index, how = region_labels(comparison)
+    names, index, how, axis = region_labels(comparison)
     y = np.asarray(comparison.data.y_test, dtype=float)
     latent = targets_are_latent(comparison)
     per_method = {}
@@ -92,4 +92,4 @@ def region_coverage(comparison, level: float = 0.9) -> dict:
             methods[method] = {"coverage": p, "se": float(np.sqrt(p * (1 - p) / n)), "width": float(width[mask].mean())}
         out[name] = {"n": n, "methods": methods}
     return {"level": level, "targets": "noise-free function (latent band)" if latent else "observed targets",
-            "how": how, "regions": out}
+            "how": how, "axis": axis, "regions": out}

@@ -10,6 +10,7 @@ In a notebook the report shows itself inline (``Report(comparison)`` as a cell's
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import pathlib
@@ -133,7 +134,9 @@ class Report:
             rows.append({"method": method, "cells": cells})
         return columns, rows
 
+    @functools.cached_property
     def _figures(self) -> list[dict]:
+        """The figures as base64 PNG, drawn once per Report (writing and displaying share them)."""
         comparison, y = self.comparison, self.y
         data, preds = comparison.data, comparison.predictives
         figures = []
@@ -160,6 +163,12 @@ class Report:
             figure["png"] = plots.figure_to_base64(figure["png"])
         return figures
 
+    @functools.cached_property
+    def _region_png(self) -> str | None:
+        if not (self.regions and self.regions["regions"]):
+            return None
+        return plots.figure_to_base64(plots.region_coverage(self.regions))
+
     def to_html(self, *, fragment: bool = False) -> str:
         """The report as one self-contained HTML string (``fragment``: without the html/head/body
         wrapper, for embedding; its styles are scoped to the report)."""
@@ -170,16 +179,13 @@ class Report:
         columns, table = self._table()
         sampler = self._sampler()
         meta = self._meta()
-        region_png = None
-        if self.regions and self.regions["regions"]:
-            region_png = plots.figure_to_base64(plots.region_coverage(self.regions))
         return env.get_template("report.html").render(
             problem=self.comparison.problem, meta=meta, columns=columns, table=table,
             diagnostics=self.diagnostics, sampler=sampler, status=verdicts.cell_status,
             sampler_columns=[k for k in _SAMPLER_KEYS if any(k in v for v in sampler.values())],
-            verdicts=self.verdicts, coefficients=self.coefficients, regions=self.regions, region_png=region_png,
+            verdicts=self.verdicts, coefficients=self.coefficients, regions=self.regions, region_png=self._region_png,
             targets_latent=self.targets_latent, thresholds=verdicts,
-            figures=self._figures(), sections=self.comparison.sections, fragment=fragment,
+            figures=self._figures, sections=self.comparison.sections, fragment=fragment,
         )
 
     def _repr_html_(self) -> str:

@@ -44,9 +44,10 @@ class Capabilities(NamedTuple):
 
     Attributes:
         model: the models it fits: ``"jax"`` (the uqlab JAX model contract), ``"sampler"`` (a
-            uqlab model, a NumPyro model function or a log density), ``"gp"`` (a
-            :class:`~uqlab.models.gp.GP`) or ``"neural_process"``.
-        draws: its posterior holds draws or members (several chains: R-hat and ESS in info).
+            uqlab model, a NumPyro model function, a log density or a GP), ``"gp"`` (a
+            :class:`~uqlab.models.gp.GP`), ``"neural_process"`` or ``"torch"``.
+        draws: its posterior's members are draws (MCMC or VI draws, ensemble members, dropout
+            masks), exported as such to ArviZ (several chains: R-hat and ESS in info).
         minibatch: it trains on minibatches (a ``batch_size`` setting).
         resumable: it runs through the driver with a ``checkpoint`` setting.
     """
@@ -54,7 +55,7 @@ class Capabilities(NamedTuple):
     model: str = "jax"
     draws: bool = True
     minibatch: bool = False
-    resumable: bool = True
+    resumable: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +187,17 @@ class Posterior:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(method={self.method.name!r}, members={self.num_members})"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the method's non-default settings and the fit's info (diagnostics highlighted)."""
+        from uqlab._display import posterior_html
+
+        settings = {}
+        for field in dataclasses.fields(self.method):
+            value = getattr(self.method, field.name)
+            if field.default is dataclasses.MISSING or value is not field.default and value != field.default:
+                settings[field.name] = value
+        return posterior_html(self, settings, self.info)
 
     def _state(self) -> dict:
         """Persistence hook: the learned state as ``{field: JSON value or pytree of arrays}``."""

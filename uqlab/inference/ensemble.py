@@ -37,7 +37,7 @@ class DeepEnsemble(Method):
     """
 
     name: ClassVar[str] = "ensemble"
-    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     num_members: int = 5
     num_steps: int = 2000
     learning_rate: float = 1e-2

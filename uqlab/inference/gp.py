@@ -204,7 +204,7 @@ class ExactGP(Method):
     """
 
     name: ClassVar[str] = "gp"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False, resumable=False)
+    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False)
     objective: str = "ml"
     num_restarts: int = 3
     max_iter: int = 200

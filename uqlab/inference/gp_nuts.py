@@ -23,7 +23,7 @@ class GPNUTS(NUTS):
     for :class:`~uqlab.inference.nuts.NUTS`."""
 
     name: ClassVar[str] = "gp_nuts"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="gp")
+    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", resumable=True)
     num_warmup: int = 300
     num_samples: int = 300
     num_chains: int = 2

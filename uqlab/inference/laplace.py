@@ -232,7 +232,7 @@ class Laplace(Method):
     """
 
     name: ClassVar[str] = "laplace"
-    capabilities: ClassVar[Capabilities] = Capabilities(draws=False, minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(draws=False, minibatch=True, resumable=True)
     subset: str = "last_layer"
     hessian: str = "full"
     prior_precision: float | None = None

@@ -72,7 +72,7 @@ class MALA(Method):
     """
 
     name: ClassVar[str] = "mala"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="sampler")
+    capabilities: ClassVar[Capabilities] = Capabilities(model="sampler", resumable=True)
     step_size: float = 1e-3
     num_samples: int = 500
     num_burnin: int = 500

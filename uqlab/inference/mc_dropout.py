@@ -40,7 +40,7 @@ class MCDropout(Method):
     """
 
     name: ClassVar[str] = "mc_dropout"
-    capabilities: ClassVar[Capabilities] = Capabilities(draws=False, minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     dropout_rate: float | None = 0.1
     num_passes: int = 100
     noise_precision: float | None = None

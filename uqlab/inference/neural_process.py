@@ -77,7 +77,7 @@ class NPTrain(Method):
     """
 
     name: ClassVar[str] = "np_train"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="neural_process", draws=False, minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(model="neural_process", draws=False, minibatch=True, resumable=True)
     num_steps: int = 20_000
     batch_size: int = 16
     learning_rate: float = 5e-4

@@ -45,7 +45,7 @@ class HamiltonianMethod(Method):
     the optimised log densities are in ``info["init_log_density"]``.
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(model="sampler")
+    capabilities: ClassVar[Capabilities] = Capabilities(model="sampler", resumable=True)
     num_warmup: int = 500
     num_samples: int = 500
     num_chains: int = 4

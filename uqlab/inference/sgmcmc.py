@@ -89,7 +89,7 @@ class _SGMCMC(Method):
     """
 
     name: ClassVar[str] = "sgmcmc"
-    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     step_size: float = 1e-4
     batch_size: int | None = None
     num_samples: int = 500

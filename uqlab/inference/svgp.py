@@ -135,7 +135,7 @@ class SVGP(Method):
     """
 
     name: ClassVar[str] = "svgp"
-    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False, minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False, minibatch=True, resumable=True)
     num_inducing: int = 128
     num_steps: int = 2000
     batch_size: int | None = 256

@@ -50,7 +50,7 @@ class _GaussianVI(Method):
     """
 
     name: ClassVar[str] = "vi"
-    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     num_steps: int = 2000
     learning_rate: float = 1e-2
     num_elbo_samples: int = 4
