@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from uqlab.inference.base import Capabilities
+from uqlab.inference.base import Capabilities, check_dataset
+from uqlab.inference.gp import check_gp_model
 from uqlab.inference.nuts import NUTS
 
 __all__ = ["GPNUTS"]
@@ -28,3 +29,8 @@ class GPNUTS(NUTS):
     num_samples: int = 300
     num_chains: int = 2
     max_tree_depth: int = 6
+
+    def target(self, model, data):
+        """The GP target (a :class:`~uqlab.models.gp.GP` and a Dataset it fits, else ``TypeError``)."""
+        check_gp_model(model, "GPNUTS", check_dataset(data))
+        return super().target(model, data)
