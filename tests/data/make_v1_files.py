@@ -38,7 +38,7 @@ def main():
         expected[f"{name}/loc"], expected[f"{name}/scale"] = pred.loc, pred.scale
     np.savez(HERE / "posterior_v1_expected.npz", **expected)
     pred = uqlab.Predictive(rng.standard_normal((3, 5, 1)), np.exp(rng.standard_normal((3, 5, 1))))
-    comparison = Comparison("tiny", [{"method": "a", "seed": 0, "nll": 1.5}], {"a": pred}, {"a": {"fit_seconds": 0.1}},
+    comparison = Comparison("tiny", [{"method": "a", "seed": 0, "nll": 1.5, "fit_seconds": 0.1, "predict_seconds": 0.01}], {"a": pred}, {"a": {"fit_seconds": 0.1}},
                             ("nll",), {}, data, {}, {"quick": True}, [])
     comparison.save(HERE / "comparison_v1")
 

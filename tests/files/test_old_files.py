@@ -33,4 +33,4 @@ def test_format_1_comparison_loads():
     comparison = load_comparison(DATA / "comparison_v1")
     assert comparison.problem == "tiny" and list(comparison.predictives) == ["a"]
     assert comparison.predictives["a"].loc.shape == (3, 5, 1)
-    assert comparison.rows == [{"method": "a", "seed": 0, "nll": 1.5}]
+    assert comparison.rows == [{"method": "a", "seed": 0, "nll": 1.5, "fit_seconds": 0.1, "predict_seconds": 0.01}]
