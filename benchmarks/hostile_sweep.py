@@ -190,12 +190,58 @@ def edit_attrs(path, change):
             f.attrs[key] = value
 
 
-def edit_meta(path, change):
+def edit_meta(path, change, resign=False):
+    """Edit the metadata JSON; ``resign``: also recompute the metadata checksum (a deliberate edit)."""
     def apply(attrs):
         meta = json.loads(attrs["uqlab"])
         change(meta)
-        return {"uqlab": json.dumps(meta)}
+        text = json.dumps(meta)
+        out = {"uqlab": text}
+        if resign and "checksums" in attrs:
+            from uqlab._io import text_digest
+
+            table = json.loads(attrs["checksums"])
+            table["uqlab"] = text_digest(text)
+            out["checksums"] = json.dumps(table)
+        return out
     edit_attrs(path, apply)
+
+
+def v1_copy(name):
+    """The format-1 fixture (no checksums) saved by uqlab 0.1.0."""
+    target = WORK / name
+    target.write_bytes((ROOT / "tests" / "data" / "posterior_v1_sgld.nc").read_bytes())
+    return target
+
+
+EDITS = {
+    "scaler y_scale x1000": lambda m: m["scaler"].update(y_scale=[v * 1000 for v in m["scaler"]["y_scale"]]),
+    "scaler y_scale 0": lambda m: m["scaler"].update(y_scale=[0.0]),
+    "scaler x_shift 2 entries": lambda m: m["scaler"].update(x_shift=[0.0, 0.0]),
+    "num_chains 2 -> 4": lambda m: m["state"].update(num_chains=4),
+    "num_chains 2 -> 3": lambda m: m["state"].update(num_chains=3),
+    "model widths (3,) -> (5,)": lambda m: m["model"].update(widths={"__tuple__": [5]}),
+    "model d_out 1 -> 2": lambda m: m["model"].update(d_out=2),
+    'no "kind"': lambda m: m.pop("kind"),
+    '"state" is a list': lambda m: m.update(state=[]),
+    "unknown method setting": lambda m: m["method"].update(bogus=1),
+    "method step_size -1": lambda m: m["method"].update(step_size=-1.0),
+    "class os:system": lambda m: m["method"].update(__class__="os:system", __method__="os:system"),
+}
+
+for label, edit in EDITS.items():
+    @case("posterior file (edit, checksum recomputed)", label)
+    def _(edit=edit, label=label):
+        path = copy(f"resign-{abs(hash(label))}.nc")
+        edit_meta(path, edit, resign=True)
+        return load_predict(path)
+
+    @case("posterior file (format 1, no checksums)", label)
+    def _(edit=edit, label=label):
+        path = v1_copy(f"v1-{abs(hash(label))}.nc")
+        edit_meta(path, edit)
+        post = uqlab.load(path)
+        return f"loaded; predict shape {post.predict(np.zeros((2, 1))).shape}"
 
 
 def load_predict(path):
@@ -458,7 +504,8 @@ def main(label):
         if only and only not in f"{group} {name}":
             continue
         try:
-            outcome = "accepted: " + fn()
+            result = fn()
+            outcome = result if result.startswith("exit") else "accepted: " + result
         except Exception as err:  # the point of the sweep: record whatever comes out
             origin = traceback.extract_tb(err.__traceback__)[-1]
             where = f"{pathlib.Path(origin.filename).name}:{origin.lineno}"
