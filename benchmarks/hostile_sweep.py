@@ -382,7 +382,7 @@ def comparison_folder(name):
 
     folder = WORK / name
     shutil.copytree(ROOT / "tests" / "data" / "comparison_v1", folder)
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     load_comparison(folder).save(folder)  # rewrite in the current format
     return folder
@@ -392,7 +392,7 @@ def comparison_folder(name):
 def _():
     import h5py
 
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     folder = comparison_folder("cmp_bytes")
     with h5py.File(folder / "predictives.nc", "r") as f:
@@ -406,7 +406,7 @@ def _():
 
 @case("comparison file", "meta.json not JSON")
 def _():
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     folder = comparison_folder("cmp_json")
     (folder / "meta.json").write_text("{oops")
@@ -416,7 +416,7 @@ def _():
 
 @case("comparison file", 'meta.json without "methods"')
 def _():
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     folder = comparison_folder("cmp_key")
     meta = json.loads((folder / "meta.json").read_text())

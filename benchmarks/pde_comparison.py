@@ -78,7 +78,8 @@ def record(comparison, method_settings: dict, mode: str, wall: float | None) -> 
 def run(problem: str, methods: list[str], *, quick: bool, full: bool, saved: str | None) -> dict:
     """Compare ``methods`` on ``problem`` (or load the saved comparison); returns the record."""
     from uqlab import problems
-    from uqlab.diagnostics.compare import Comparison, compare
+    from uqlab.diagnostics.compare import Comparison
+    from uqlab.study import compare
 
     mode = "quick" if quick else "full" if full else "default"
     spec = problems.load(problem, quick=quick, **({"full": True} if full else {}))

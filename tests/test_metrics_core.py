@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from uqlab import Predictive
-from uqlab.diagnostics import metrics
+from uqlab.diagnostics import calibration, metrics
 
 
 def _gaussian(n=2000, seed=0, scale=1.0):
@@ -81,14 +81,14 @@ def test_crps_float32_pair_term_within_its_error_bound(units, offset):
 
 
 def test_crps_threads_give_the_same_values(monkeypatch):
-    from uqlab import predictive
+    from uqlab import _mixture
 
     rng = np.random.default_rng(8)
     pred = Predictive(rng.normal(size=(9, 50, 2)), rng.uniform(0.5, 1.0, (9, 50, 2)))
     y = rng.normal(size=(50, 2))
     serial = metrics.crps_values(pred, y, block_elements=90)
-    blockwise = predictive._blockwise
-    monkeypatch.setattr(metrics, "_blockwise", lambda *a, **k: blockwise(*a, **{**k, "min_work": 0}))
+    blockwise = _mixture.blockwise
+    monkeypatch.setattr(metrics, "blockwise", lambda *a, **k: blockwise(*a, **{**k, "min_work": 0}))
     np.testing.assert_array_equal(metrics.crps_values(Predictive(pred.loc, pred.scale), y, block_elements=90), serial)
 
 
@@ -124,21 +124,21 @@ def test_calibrated_gaussian_coverage_within_binomial_error():
     for level in (0.5, 0.9, 0.95):
         se = np.sqrt(level * (1 - level) / 4000)
         assert abs(metrics.coverage(pred, y, level) - level) < 4 * se
-    assert metrics.miscalibration_area(pred, y) < 0.03
+    assert calibration.miscalibration_area(pred, y) < 0.03
 
 
 def test_overconfident_predictive_has_low_coverage_and_curve_below_diagonal():
     pred, y = _gaussian(4000, scale=0.5)
     assert metrics.coverage(pred, y, 0.9) < 0.7
-    expected, observed = metrics.calibration_curve(pred, y)
+    expected, observed = calibration.calibration_curve(pred, y)
     upper = expected > 0.5
     assert np.all(observed[upper] < expected[upper])
-    assert metrics.miscalibration_area(pred, y) > 0.1
+    assert calibration.miscalibration_area(pred, y) > 0.1
 
 
 def test_pit_is_uniform_when_calibrated():
     pred, y = _gaussian(3000, seed=5)
-    assert stats.kstest(metrics.pit(pred, y).ravel(), "uniform").pvalue > 1e-3
+    assert stats.kstest(calibration.pit(pred, y).ravel(), "uniform").pvalue > 1e-3
 
 
 def test_evaluate_by_name_and_unknown_name():

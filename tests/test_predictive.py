@@ -70,21 +70,21 @@ def test_predictive_arrays_and_moments_are_read_only(mixture):
 
 
 def test_blockwise_threads_cover_every_block_and_reraise():
-    from uqlab.predictive import _blockwise
+    from uqlab._mixture import blockwise
 
     out = np.zeros(103)
 
     def fill(cols):
         out[cols] += np.arange(103)[cols] + 1
 
-    _blockwise(fill, 103, 10, work=1.0, min_work=0.0)
+    blockwise(fill, 103, 10, work=1.0, min_work=0.0)
     np.testing.assert_array_equal(out, np.arange(103) + 1)
 
     def fail(cols):
         raise RuntimeError("block failed")
 
     with pytest.raises(RuntimeError, match="block failed"):
-        _blockwise(fail, 103, 10, work=1.0, min_work=0.0)
+        blockwise(fail, 103, 10, work=1.0, min_work=0.0)
 
 
 def test_single_gaussian_quantile_and_interval():

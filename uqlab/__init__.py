@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import importlib
 
+from uqlab._version import __version__ as __version__
 from uqlab.data import Dataset
 from uqlab.predictive import Predictive
 
-__version__ = "0.1.0"
 __all__ = ["Dataset", "Predictive", "fit", "compare", "load", "methods", "problems", "diagnostics", "models", "inference"]
 
 _SUBMODULES = {"problems", "diagnostics", "models", "inference"}
@@ -32,8 +32,11 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     """Fit ``model`` to ``data`` with an inference method.
 
     Args:
-        model: a model under the uqlab contract (e.g. :class:`uqlab.models.BayesianMLP`).
-        data: a :class:`Dataset`.
+        model: a model under the uqlab contract (e.g. :class:`uqlab.models.BayesianMLP`); a torch
+            ``nn.Module`` (or zero-argument factory) for "ensemble", "mc_dropout", "laplace",
+            "vi_meanfield", "vi_fullrank" (with ``likelihood=``, ``prior_scale=``, ``device=``);
+            or a NumPyro / Pyro model function for "svi" (and "nuts"), see ``docs/torch.md``.
+        data: a :class:`Dataset`, or for a model function a dict of its keyword arguments.
         method: a Method instance, or a registered name ("nuts", "ensemble", "mc_dropout", ...).
         key: int seed or JAX key; the same key gives the same numbers.
         **settings: method settings (override those of an instance).
@@ -44,7 +47,9 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     from uqlab._convert import as_key
     from uqlab._validate import check_model_data
     from uqlab.inference.registry import make_method
+    from uqlab.inference.torch.dispatch import route
 
+    model, method, settings = route(model, data, method, dict(settings))
     method = make_method(method, **settings)
     as_key(key)
     check_model_data(model, data)
@@ -54,11 +59,11 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
 def compare(methods, model=None, problem="toy1d", **options):
     """Fit several methods on one problem and score their Predictives side by side.
 
-    See :func:`uqlab.diagnostics.compare.compare` (``seeds=``, ``metrics=``, ``quick=``); returns a
-    Comparison with ``summary()``, ``save(path)`` and an HTML report via
-    :func:`uqlab.diagnostics.report.write_report`.
+    See :func:`uqlab.study.compare` (``seeds=``, ``metrics=``, ``quick=``); returns a
+    :class:`~uqlab.diagnostics.compare.Comparison` with ``summary()``, ``save(path)`` and an HTML
+    report via :func:`uqlab.diagnostics.report.write_report`.
     """
-    from uqlab.diagnostics.compare import compare as _compare
+    from uqlab.study import compare as _compare
 
     return _compare(methods, model, problem, **options)
 

@@ -1,5 +1,6 @@
 """Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
-``python -m uqlab report PATH`` re-renders the report of a saved comparison.
+``python -m uqlab report PATH`` re-renders the report of a saved comparison; ``python -m uqlab bench uci``
+runs the UCI regression benchmark (:mod:`uqlab.bench`).
 
 A user error (an unknown name, a bad value, an output folder that cannot be written, a damaged
 saved comparison) ends with one ``error: ...`` line on stderr and exit status 2, never a traceback;
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--seed", type=int, default=0, help="random seed for the methods (default: 0)")
     compare.add_argument("--seeds", type=int, default=1, help="number of seeds, seed .. seed+N-1, for error bars (default: 1)")
+    compare.add_argument("--executor", default=None, choices=("local", "ray"),
+                         help="run the (method, seed) fits as cells, in-process or as Ray tasks (default: a plain loop)")
+    compare.add_argument("--address", default=None, help="Ray cluster to join with --executor ray (default: a local Ray)")
     compare.add_argument("--out", default="uqlab-out", help="output folder for the report (default: ./uqlab-out)")
     compare.add_argument("--quick", action="store_true", help="small data and short runs: a smoke test in about a minute")
     compare.add_argument("--full", action="store_true", help="paper-quality data sizes and runs (problems that have them; hours)")
@@ -51,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("path", help="folder of a saved comparison (holds table.csv, predictives.nc, meta.json)")
     report.add_argument("--out", default=None, help="HTML file to write (default: PATH/report-<problem>.html)")
+    from uqlab.bench.cli import add_bench_parser
+
+    add_bench_parser(commands)
+    from uqlab.coverage import add_study_parser
+
+    add_study_parser(commands, DEFAULT_METHODS)
     return parser
 
 
@@ -58,10 +68,22 @@ def main(argv=None) -> int:
     """Entry point of ``python -m uqlab`` and the ``uqlab`` script."""
     args = _parser().parse_args(argv)
     try:
-        return _compare(args) if args.command == "compare" else _report(args)
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "report":
+            return _report(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.command == "bench":
+        from uqlab.bench.cli import bench
+
+        return bench(args)
+    if args.command == "study":
+        from uqlab.coverage import study_cli
+
+        return study_cli(args)
+    return 2  # pragma: no cover - argparse requires a command
 
 
 def _writable_folder(folder: pathlib.Path, option: str) -> None:
@@ -90,9 +112,9 @@ def _compare(args) -> int:
     import os
 
     from uqlab import problems
-    from uqlab.diagnostics.compare import compare
     from uqlab.diagnostics.report import write_report
     from uqlab.inference.registry import get_method
+    from uqlab.study import compare
 
     if args.no_progress:
         os.environ["UQLAB_PROGRESS"] = "0"
@@ -115,10 +137,16 @@ def _compare(args) -> int:
         raise UserError(f"--full: problem {args.problem!r} has no full setting") from None
     except ValueError as error:
         raise UserError(str(error)) from None
+    if args.address and args.executor != "ray":
+        raise UserError("--address: only --executor ray takes it")
     out = pathlib.Path(args.out)
     _writable_folder(out, "--out")
     print(f"uqlab compare: problem {problem.name!r} ({problem.description}); methods {methods}", flush=True)
-    comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick)
+    try:
+        comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick,
+                             executor=args.executor, address=args.address)
+    except ImportError as error:  # --executor ray without Ray
+        raise UserError(str(error)) from None
     print(comparison.to_text())
     with _user_errors("--out: ", OSError):
         saved = comparison.save(out / f"comparison-{problem.name}")
@@ -128,8 +156,8 @@ def _compare(args) -> int:
 
 
 def _report(args) -> int:
+    from uqlab.diagnostics.compare import load_comparison
     from uqlab.diagnostics.report import write_report
-    from uqlab.diagnostics.store import load_comparison
 
     with _user_errors("", ValueError, OSError):
         comparison = load_comparison(args.path)

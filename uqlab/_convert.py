@@ -1,10 +1,10 @@
-"""The two seams between frameworks: data into ``fit`` (numpy -> jax) and predictions out (-> numpy)."""
+"""The seam between frameworks: data into ``fit`` (numpy -> jax) and keys (int seed -> JAX key)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_key", "to_jax", "to_numpy"]
+__all__ = ["as_key", "to_jax"]
 
 
 def as_key(key):
@@ -50,14 +50,3 @@ def to_jax(tree, dtype=None):
 
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=dtype or jnp.result_type(float)), tree)
 
-
-def to_numpy(tree):
-    """jax/torch arrays (or a pytree of them) to float64 numpy."""
-    import jax
-
-    def convert(a):
-        if hasattr(a, "detach"):
-            a = a.detach().cpu().numpy()
-        return np.asarray(a, dtype=np.float64)
-
-    return jax.tree_util.tree_map(convert, tree)

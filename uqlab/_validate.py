@@ -114,4 +114,5 @@ def check_model_data(model, data) -> None:
 
 
 def _is_torch(model) -> bool:
-    return any(c.__module__.startswith("torch") for c in type(model).__mro__)
+    """A torch module or a uqlab torch model (``uqlab.models.torch``): checked by its own method."""
+    return any(c.__module__.split(".")[0] == "torch" or ".torch" in c.__module__ for c in type(model).__mro__)

@@ -111,6 +111,37 @@ def _laplace():
     return Laplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_mlp(), tiny_data()
 
 
+def tiny_torch_net(d_out: int = 1, dropout: float = 0.0):
+    """A 1-8-d_out tanh torch MLP (with dropout after the hidden layer when ``dropout`` > 0)."""
+    import torch
+
+    torch.set_num_threads(1)  # tiny nets: threads only add contention on the shared 2-core machine
+    layers = [torch.nn.Linear(1, 8), torch.nn.Tanh()]
+    layers += [torch.nn.Dropout(dropout)] if dropout else []
+    return torch.nn.Sequential(*layers, torch.nn.Linear(8, d_out))
+
+
+def _torch_ensemble():
+    from uqlab.inference.torch.ensemble import TorchEnsemble
+    from uqlab.models import Heteroscedastic
+    from uqlab.models.torch import TorchModel
+
+    method = TorchEnsemble(num_members=3, num_steps=30, progress=False)
+    return method, TorchModel(tiny_torch_net(2), Heteroscedastic()), tiny_data()
+
+
+def _torch_mc_dropout():
+    from uqlab.inference.torch.mc_dropout import TorchMCDropout
+
+    return TorchMCDropout(num_steps=30, num_passes=10, progress=False), tiny_torch_net(1, 0.1), tiny_data()
+
+
+def _torch_laplace():
+    from uqlab.inference.torch.laplace import TorchLaplace
+
+    return TorchLaplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_torch_net(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -124,4 +155,7 @@ CASES = {
     "vi_meanfield": _vi_meanfield,
     "vi_fullrank": _vi_fullrank,
     "laplace": _laplace,
+    "torch_ensemble": _torch_ensemble,
+    "torch_mc_dropout": _torch_mc_dropout,
+    "torch_laplace": _torch_laplace,
 }

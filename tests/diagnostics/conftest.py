@@ -45,3 +45,19 @@ def comparison():
     quantities = {m: {"nu": Predictive(rng.normal(size=(5, 1, 1)))} for m in preds}
     return Comparison("synthetic", rows, preds, infos, metrics, quantities, Dataset(x, y, xt, yt, name="syn"),
                       {"f_test": ft[:, 0]}, {"seeds": [0, 1], "description": "synthetic check", "quick": True}, sections)
+
+
+@pytest.fixture(scope="session")
+def report_object(comparison):
+    """The synthetic comparison's Report (its figures are drawn once and shared)."""
+    from uqlab.diagnostics.report import Report
+
+    return Report(comparison)
+
+
+@pytest.fixture(scope="session")
+def written(report_object, tmp_path_factory):
+    """The synthetic comparison's report written to a file (HTML and JSON)."""
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    report_object.write(path)
+    return path

@@ -83,10 +83,18 @@ def test_report_on_real_and_synthetic_outputs_of_every_kind(real, tmp_path):
     assert set(data["diagnostics"]) == set(mixed.methods)
     assert data["sampler"]["nuts"]["divergences"] == 2 and data["sampler"]["nuts"]["pred_rhat_max"] is None
     assert data["best"]["crps"] in mixed.methods and data["best"]["width@0.9"] is None
-    for name, pred in mixed.predictives.items():
-        verdict = data["diagnostics"][name]["verdict"]
+    from uqlab.diagnostics.verdicts import latent_predictive
+
+    for name, pred in mixed.predictives.items():  # the test targets are the noise-free sine: latent verdicts only
+        assert data["verdicts"][name]["observed"] is None
+        verdict, latent = data["verdicts"][name]["latent"], latent_predictive(pred)
+        if latent is None:
+            assert pred.num_members == 1 and verdict is None
+            continue
         assert verdict["label"] in ("calibrated", "over-confident", "under-confident")
-        assert verdict["coverage"] == pytest.approx(np.mean(np.abs(uqlab.diagnostics.pit(pred, y) - 0.5) <= 0.45))
+        assert verdict["coverage"] == pytest.approx(np.mean(np.abs(uqlab.diagnostics.pit(latent, y) - 0.5) <= 0.45))
+    assert data["verdicts"]["nuts"]["convergence"]["status"] == "not converged" and not data["verdicts"]["nuts"]["judged"]
+    assert data["verdicts"]["gp"]["convergence"] is None and data["verdicts"]["gp"]["latent"] is None  # S = 1
 
 
 def test_every_registered_metric_reads_every_output_kind(real):

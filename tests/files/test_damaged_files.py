@@ -121,7 +121,7 @@ def test_leftover_temp_files_of_dead_writers_are_removed(tmp_path):
 
 @pytest.fixture
 def comparison(tmp_path):
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     folder = tmp_path / "cmp"
     shutil.copytree(DATA / "comparison_v1", folder)
@@ -132,7 +132,7 @@ def comparison(tmp_path):
 def test_comparison_checksums(comparison):
     import h5py
 
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     assert json.loads((comparison / "meta.json").read_text())["format_version"] == 2
     with h5py.File(comparison / "predictives.nc", "r") as f:
@@ -150,7 +150,7 @@ def test_comparison_checksums(comparison):
      (None, r"checksum mismatch in \[.meta.json.\]")],
 )
 def test_comparison_damaged_meta(comparison, text, match):
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     meta_path = comparison / "meta.json"
     if text is None:
@@ -163,7 +163,7 @@ def test_comparison_damaged_meta(comparison, text, match):
 
 
 def test_comparison_table_edit(comparison):
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     table = comparison / "table.csv"
     table.write_text(table.read_text().replace("1.5", "0.5"))

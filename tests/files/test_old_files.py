@@ -28,7 +28,7 @@ def test_format_1_posterior_loads_and_predicts_what_it_predicted(name):
 
 
 def test_format_1_comparison_loads():
-    from uqlab.diagnostics.store import load_comparison
+    from uqlab.diagnostics.compare import load_comparison
 
     comparison = load_comparison(DATA / "comparison_v1")
     assert comparison.problem == "tiny" and list(comparison.predictives) == ["a"]

@@ -19,17 +19,17 @@ def test_burgers_residual_of_analytic_field():
     u = field(Z2)[:, 0]
     u_x = jnp.pi * jnp.cos(jnp.pi * Z2[:, 0]) * jnp.exp(-Z2[:, 1])
     expected = -u + u * u_x + nu * jnp.pi**2 * u
-    np.testing.assert_allclose(BurgersEquation().residual(field, Z2, nu)[:, 0], expected, atol=2e-5)
+    np.testing.assert_allclose(BurgersEquation().residual(field, Z2, {"nu": nu})[:, 0], expected, atol=2e-5)
 
 
 def test_burgers_residual_vanishes_on_the_exact_viscous_shock():
     """u = -tanh(x / (2 nu)) is a steady solution: u u_x = nu u_xx exactly."""
     nu = 0.05
     field = lambda z: -jnp.tanh(z[:, :1] / (2 * nu)) + 0.0 * z[:, 1:]  # noqa: E731
-    residual = BurgersEquation().residual(field, Z2, nu)
+    residual = BurgersEquation().residual(field, Z2, {"nu": nu})
     # |u u_x| reaches 1 / (2 nu) = 10 here: float32 relative error ~1e-7 per term
     np.testing.assert_allclose(residual, 0.0, atol=1e-4)
-    assert np.abs(BurgersEquation().residual(field, Z2, 2 * nu)).max() > 0.1
+    assert np.abs(BurgersEquation().residual(field, Z2, {"nu": 2 * nu})).max() > 0.1
 
 
 def test_vorticity_residual_vanishes_on_taylor_green():
@@ -40,8 +40,8 @@ def test_vorticity_residual_vanishes_on_taylor_green():
         w = 2 * jnp.cos(z[:, 0]) * jnp.cos(z[:, 1]) * jnp.exp(-2 * nu * z[:, 2])
         return jnp.stack([w, w / 2], axis=1)
 
-    np.testing.assert_allclose(VorticityEquation().residual(field, Z3, nu), 0.0, atol=2e-5)
-    assert np.abs(VorticityEquation().residual(field, Z3, 2 * nu)).max() > 0.1
+    np.testing.assert_allclose(VorticityEquation().residual(field, Z3, {"nu": nu}), 0.0, atol=2e-5)
+    assert np.abs(VorticityEquation().residual(field, Z3, {"nu": 2 * nu})).max() > 0.1
 
 
 def test_gradients_quantities_and_shapes():

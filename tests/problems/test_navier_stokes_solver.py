@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from uqlab.problems import navier_stokes as ns
+from uqlab.problems import spectral
 
 N = 32
 
@@ -51,7 +52,7 @@ def derivative(field, axis):
 
 def test_velocity_is_divergence_free_and_has_the_vorticity(decaying):
     w = decaying[1][-1]
-    u, v = ns.velocity(w)
+    u, v = spectral.velocity(w)
     scale = np.abs(w).max()
     assert np.abs(derivative(u, 0) + derivative(v, 1)).max() < 1e-12 * scale
     vorticity = derivative(v, 0) - derivative(u, 1)
@@ -61,15 +62,15 @@ def test_velocity_is_divergence_free_and_has_the_vorticity(decaying):
 def test_helpers_agree_on_numpy_and_jax(decaying):
     w = decaying[1][-1]
     with jax.enable_x64(True):
-        u_jax, _ = ns.velocity(jnp.asarray(w))
-        psi_jax = ns.stream_function(jnp.asarray(w))
-    np.testing.assert_allclose(np.asarray(u_jax), ns.velocity(w)[0], atol=1e-14)
-    np.testing.assert_allclose(np.asarray(psi_jax), ns.stream_function(w), atol=1e-14)
+        u_jax, _ = spectral.velocity(jnp.asarray(w))
+        psi_jax = spectral.stream_function(jnp.asarray(w))
+    np.testing.assert_allclose(np.asarray(u_jax), spectral.velocity(w)[0], atol=1e-14)
+    np.testing.assert_allclose(np.asarray(psi_jax), spectral.stream_function(w), atol=1e-14)
 
 
 def test_unforced_energy_decays(decaying):
     times, w = decaying
-    u, v = ns.velocity(w)
+    u, v = spectral.velocity(w)
     energy = 0.5 * np.mean(u**2 + v**2, axis=(-2, -1))
     enstrophy = 0.5 * np.mean(w**2, axis=(-2, -1))
     assert np.all(np.diff(energy) < 0)
@@ -81,7 +82,7 @@ def test_unforced_energy_decays(decaying):
 
 def test_kolmogorov_flow_is_driven_and_keeps_zero_mean():
     _, w = ns.solve(0.02, t=[0.0, 2.0], n=N, w0=np.zeros((N, N)))
-    y = ns.coordinates(N)
+    y = spectral.coordinates(N)
     # From rest, 4 sin(4y) drives the laminar w = 4 sin(4y) (1 - exp(-r t)) / r, r = 16 nu + 0.1
     # (a shear flow does not advect its own vorticity), exactly up to roundoff.
     rate = 16 * 0.02 + 0.1
@@ -90,10 +91,10 @@ def test_kolmogorov_flow_is_driven_and_keeps_zero_mean():
 
 
 def test_random_vorticity_is_seeded_and_scaled():
-    a, b = ns.random_vorticity(64, seed=3), ns.random_vorticity(64, seed=3)
+    a, b = spectral.random_vorticity(64, seed=3), spectral.random_vorticity(64, seed=3)
     np.testing.assert_array_equal(a, b)
     assert abs(a.mean()) < 1e-14
-    mean_squares = [np.mean(ns.random_vorticity(64, seed=s) ** 2) for s in range(20)]
+    mean_squares = [np.mean(spectral.random_vorticity(64, seed=s) ** 2) for s in range(20)]
     # Expected mean square is 1; one field's has standard deviation 0.19 (measured over 2000
     # seeds), so the mean of 20 is within 0.25 = 5.8 standard errors.
     assert np.mean(mean_squares) == pytest.approx(1.0, abs=0.25)

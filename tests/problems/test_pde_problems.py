@@ -64,14 +64,18 @@ def test_registered():
 
 
 def test_tiny_inverse_comparison_has_coefficient_section(burgers_inverse):
-    from uqlab.diagnostics.compare import compare
+    from uqlab.study import compare
 
     p = burgers_inverse
     methods = [p.method("ensemble", num_members=2, num_steps=30), p.method("mc_dropout", num_steps=30, num_passes=5)]
     comparison = compare(methods, problem=p)
+    from uqlab.diagnostics.report import Report
+
     titles = [s["title"] for s in comparison.sections]
-    assert titles[0] == "Inferred coefficient nu" and "nu" in comparison.quantities["ensemble"]
-    assert "ensemble" in comparison.sections[0]["html"] and comparison.sections[2]["png"]
+    assert titles[0] == "Over- or under-confidence over the latent field" and "nu" in comparison.quantities["ensemble"]
+    assert "ensemble" in comparison.sections[0]["html"] and comparison.sections[1]["png"]
+    coefficients = Report(comparison).to_dict()["coefficients"]  # the report's own coefficient table
+    assert coefficients["ensemble"]["nu"]["truth"] == p.truth["nu"] and coefficients["ensemble"]["nu"]["rhat"] is None
 
 
 def test_inverse_pipeline_recovers_nu_in_a_tiny_setting():

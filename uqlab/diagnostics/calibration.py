@@ -149,15 +149,17 @@ def verdict(pred: Predictive, y, level: float = 0.9) -> dict:
     y = targets(pred, y)
     _, (observed,) = coverage_curve(pred, y, [level])
     tolerance = 2 * np.sqrt(level * (1 - level) / y.size)
-    spread = float(np.sqrt(np.mean((y - pred.mean) ** 2 / np.maximum(pred.var, np.finfo(float).tiny))))
+    with np.errstate(over="ignore"):  # a zero predicted spread gives an infinite factor, reported as such
+        spread = float(np.sqrt(np.mean((y - pred.mean) ** 2 / np.maximum(pred.var, np.finfo(float).tiny))))
     gap = float(observed - level)
     if abs(gap) > tolerance:
         label = "over-confident" if gap < 0 else "under-confident"
         width = "narrow" if gap < 0 else "wide"
+        factor = f"{spread:.2g}x" if spread < 1e3 else "more than 1000x"
         if (spread > 1) == (gap < 0):
-            detail = f"intervals are too {width}: errors are {spread:.2g}x the predicted standard deviation"
+            detail = f"intervals are too {width}: errors are {factor} the predicted standard deviation"
         else:  # coverage and the RMS standardised error disagree: the errors are not Gaussian-shaped
-            detail = (f"intervals are too {width} for most targets, yet the RMS error is {spread:.2g}x the "
+            detail = (f"intervals are too {width} for most targets, yet the RMS error is {factor} the "
                       "predicted standard deviation: a few errors lie far outside (heavy-tailed errors)")
     else:
         label = "calibrated"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
+from uqlab._mixture import blockwise
 from uqlab._validate import check_level, check_positive_int
 from uqlab.diagnostics import calibration
 from uqlab.diagnostics._checks import interval as _interval
@@ -22,19 +23,13 @@ from uqlab.diagnostics._checks import memoised as _memoised
 from uqlab.diagnostics._checks import quantile as _quantile
 from uqlab.diagnostics._checks import quantiles as _quantiles
 from uqlab.diagnostics._checks import targets as _targets
-from uqlab.predictive import Predictive, _blockwise
+from uqlab.predictive import Predictive
 
 __all__ = [
     "rmse", "mae", "nll", "crps", "crps_values", "energy_score", "interval_score", "pinball",
     "coverage", "interval_width", "sharpness", "uncertainty_split", "Metric", "REGRESSION_METRICS",
     "metric", "evaluate", "DEFAULT_METRICS",
-    # re-exported from calibration for backward compatibility
-    "pit", "calibration_curve", "miscalibration_area",
 ]
-
-pit = calibration.pit
-calibration_curve = calibration.calibration_curve
-miscalibration_area = calibration.miscalibration_area
 
 DEFAULT_METRICS = ("rmse", "nll", "crps", "coverage@0.5", "coverage@0.9", "coverage@0.95", "width@0.9", "miscal_area")
 
@@ -185,7 +180,7 @@ def _crps_mixture(pred: Predictive, y: np.ndarray, block_elements: int) -> np.nd
         pairs = 2.0 * _pair_sum_f32(m, sd**2, work) + 2.0 * sd.sum(axis=0, dtype=np.float64) / np.sqrt(np.pi)
         out[cols] = spread[cols] * (first.sum(axis=0, dtype=np.float64) / s - 0.5 * pairs / s**2)
 
-    _blockwise(block, y.size, max(1, block_elements // s), work=s * s * y.size)
+    blockwise(block, y.size, max(1, block_elements // s), work=s * s * y.size)
     return out.reshape(pred.shape)
 
 

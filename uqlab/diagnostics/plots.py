@@ -8,8 +8,13 @@ from uqlab.diagnostics.calibration import calibration_curve, coverage_curve, mis
 
 __all__ = [
     "predictive_bands", "calibration_curves", "pit_histograms", "coverage_curves", "sharpness_histograms",
-    "uncertainty_split", "figure_to_base64",
+    "uncertainty_split", "region_coverage", "figure_to_base64",
 ]
+
+PAGE_WIDTH = 10.5
+"""Width in inches of a full-width report figure (about the page's 1,150 pixels at the saved dpi)."""
+MAX_COLUMNS = 3
+LEGEND_SIZE = 10
 
 
 def _pyplot():
@@ -33,10 +38,11 @@ def figure_to_base64(fig) -> str:
 
 
 def predictive_bands(predictives: dict, data, truth: dict | None = None, levels=(0.5, 0.9)):
-    """One panel per method: data, predictive mean and central intervals over a 1-D input."""
+    """One panel per method: data, predictive mean and central intervals over a 1-D input; one
+    legend shared by all panels."""
     x_test = data.x_test[:, 0]
     order = np.argsort(x_test)
-    fig, axes = _panels(len(predictives), 4.2, 3.4)
+    fig, axes = _panels(len(predictives), 3.4)
     for ax, (name, pred) in zip(axes, predictives.items()):
         for level, alpha in zip(sorted(levels, reverse=True), (0.2, 0.35, 0.5)):
             lower, upper = pred.interval(level)
@@ -47,10 +53,8 @@ def predictive_bands(predictives: dict, data, truth: dict | None = None, levels=
         ax.scatter(data.x[:, 0], data.y[:, 0], s=6, color="C3", alpha=0.6, label="train data")
         ax.set_title(name)
         ax.set_xlabel("x")
-    axes[0].set_ylabel("y")
-    axes[-1].legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    return fig
+        ax.set_ylabel("y")
+    return _shared_legend(fig, axes[0])
 
 
 def calibration_curves(predictives: dict, y):
@@ -65,15 +69,14 @@ def calibration_curves(predictives: dict, y):
 def pit_histograms(predictives: dict, y, bins: int = 20):
     """One PIT histogram per method (density scale; flat at 1 when calibrated, U-shaped when
     over-confident, hump-shaped when under-confident)."""
-    fig, axes = _panels(len(predictives), 3.4, 2.8)
+    fig, axes = _panels(len(predictives), 2.8)
     for ax, (name, pred) in zip(axes, predictives.items()):
-        ax.hist(pit(pred, y).ravel(), bins=bins, range=(0, 1), density=True, color="C0", alpha=0.7)
-        ax.axhline(1.0, color="k", ls="--", lw=1)
+        ax.hist(pit(pred, y).ravel(), bins=bins, range=(0, 1), density=True, color="C0", alpha=0.7, label="PIT values")
+        ax.axhline(1.0, color="k", ls="--", lw=1, label="calibrated (flat at 1)")
         ax.set_title(name)
         ax.set_xlabel("PIT value")
-    axes[0].set_ylabel("density")
-    fig.tight_layout()
-    return fig
+        ax.set_ylabel("density")
+    return _shared_legend(fig, axes[0])
 
 
 def coverage_curves(predictives: dict, y):
@@ -88,7 +91,7 @@ def coverage_curves(predictives: dict, y):
 def sharpness_histograms(predictives: dict):
     """Distribution of the predictive standard deviation over test points, per method."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = plt.subplots(figsize=(5.0, 4.4))
     for name, pred in predictives.items():
         ax.hist(pred.std.ravel(), bins=30, histtype="step", lw=1.5, label=name)
     return _finish(fig, ax, "predictive standard deviation", "test points", "Sharpness")
@@ -100,21 +103,67 @@ def uncertainty_split(predictives: dict):
     names = list(predictives)
     epistemic = np.array([np.mean(p.epistemic_var) for p in predictives.values()])
     aleatoric = np.array([np.mean(p.aleatoric_var) for p in predictives.values()])
-    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 3.4))
+    fig, ax = plt.subplots(figsize=(5.0, 4.4))
     ax.bar(names, epistemic, label="epistemic (variance of member means)", color="C1")
     ax.bar(names, aleatoric, bottom=epistemic, label="aleatoric (mean member variance)", color="C0")
+    ax.set_ylim(0, 1.3 * float(np.max(epistemic + aleatoric)))  # room for the legend above the bars
     return _finish(fig, ax, None, "mean predictive variance", "Epistemic / aleatoric split")
 
 
-def _panels(num: int, width: float, height: float):
-    """A row of ``num`` panels sharing the y axis: ``(fig, axes)`` with ``axes`` a 1-D array."""
-    fig, axes = _pyplot().subplots(1, num, figsize=(width * num, height), sharey=True, squeeze=False)
-    return fig, axes[0]
+def region_coverage(table: dict):
+    """Coverage (with two-standard-error bars) and mean interval width per input region and method.
+
+    Args:
+        table: :func:`uqlab.diagnostics.regions.region_coverage` output.
+    """
+    plt = _pyplot()
+    regions = list(table["regions"])
+    methods = list(dict.fromkeys(m for r in table["regions"].values() for m in r["methods"]))
+    fig, (cov_ax, width_ax) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.8))
+    x = np.arange(len(regions))
+    step = 0.8 / max(len(methods), 1)
+    for j, method in enumerate(methods):
+        rows = [table["regions"][r]["methods"].get(method, {}) for r in regions]
+        cov = np.array([row.get("coverage", np.nan) for row in rows])
+        se = np.array([row.get("se", np.nan) for row in rows])
+        width = np.array([row.get("width", np.nan) for row in rows])
+        offset = x - 0.4 + step * (j + 0.5)
+        cov_ax.bar(offset, cov, step, yerr=2 * se, capsize=3, color=f"C{j}", label=method)
+        width_ax.bar(offset, width, step, color=f"C{j}")
+    cov_ax.axhline(table["level"], color="k", ls="--", lw=1, label=f"nominal {table['level']:.0%}")
+    cov_ax.set_ylim(0, 1.05)
+    cov_ax.set_ylabel(f"coverage of {table['level']:.0%} intervals")
+    width_ax.set_ylabel(f"mean width of {table['level']:.0%} intervals")
+    for ax in (cov_ax, width_ax):
+        ax.set_xticks(x, [f"{r}\n(n={table['regions'][r]['n']})" for r in regions], fontsize=9)
+        ax.set_xlabel(table["axis"])
+    return _shared_legend(fig, cov_ax)
+
+
+def _panels(num: int, height: float):
+    """Panels for ``num`` methods, up to :data:`MAX_COLUMNS` per row over the page width:
+    ``(fig, axes)`` with ``axes`` a 1-D array of the used panels (spare ones removed)."""
+    columns = min(num, MAX_COLUMNS)
+    rows = -(-num // columns)
+    fig, axes = _pyplot().subplots(rows, columns, figsize=(PAGE_WIDTH * columns / MAX_COLUMNS + 1.0, height * rows),
+                                   sharey=True, squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[num:]:
+        ax.remove()
+    return fig, axes[:num]
+
+
+def _shared_legend(fig, ax):
+    """One legend for all panels, above them (entries taken from ``ax``)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=LEGEND_SIZE, frameon=False)
+    return fig
 
 
 def _diagonal():
     """A square plot with the ideal ``y = x`` line on [0, 1]."""
-    fig, ax = _pyplot().subplots(figsize=(4.2, 4.0))
+    fig, ax = _pyplot().subplots(figsize=(5.0, 4.4))
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="ideal")
     return fig, ax
 
@@ -125,6 +174,6 @@ def _finish(fig, ax, xlabel: str | None, ylabel: str, title: str):
         ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=LEGEND_SIZE - 1)
     fig.tight_layout()
     return fig

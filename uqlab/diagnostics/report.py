@@ -1,12 +1,16 @@
 """Self-contained HTML calibration report for a :class:`~uqlab.diagnostics.compare.Comparison`.
 
 One file (jinja2 template, figures embedded as base64 PNG, inline CSS, no network access), and a
-JSON file beside it with the same numbers (:meth:`Report.to_dict`) for scripts and CI.
+JSON file beside it with the same numbers (:meth:`Report.to_dict`) for scripts and CI. Verdicts
+follow :mod:`uqlab.diagnostics.verdicts` (convergence before calibration; observed targets and
+the latent function kept apart); :mod:`uqlab.diagnostics.regions` says where a method is wrong.
+In a notebook the report shows itself inline (``Report(comparison)`` as a cell's last line).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import pathlib
@@ -14,11 +18,15 @@ import pathlib
 import numpy as np
 
 from uqlab._io import atomic_write
-from uqlab.diagnostics import calibration, plots
+from uqlab._version import __version__
+from uqlab.diagnostics import calibration, plots, regions, verdicts
 from uqlab.diagnostics.metrics import metric, uncertainty_split
 from uqlab.diagnostics.store import jsonable
 
-__all__ = ["Report", "render_report", "write_report"]
+__all__ = ["Report", "write_report"]
+
+_HALF_WIDTH = ("reliability", "coverage", "sharpness", "split")
+"""Single-axes figures, laid out two per row."""
 
 _SAMPLER_KEYS = ("acceptance_rate", "divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "pred_rhat_max",
                  "pred_ess_bulk_min", "num_gradient_evals")
@@ -49,7 +57,6 @@ def _method_diagnostics(pred, y) -> dict:
     levels, observed = calibration.coverage_curve(pred, y)
     expected, curve = calibration.calibration_curve(pred, y, num_levels=19)
     return {
-        "verdict": calibration.verdict(pred, y),
         "miscalibration_area": calibration.miscalibration_area(pred, y),
         "calibration_error": calibration.calibration_error(pred, y),
         "ence": calibration.ence(pred, y),
@@ -71,10 +78,12 @@ class Report:
         self.diagnostics = {} if self.y is None else {
             name: _method_diagnostics(pred, self.y) for name, pred in comparison.predictives.items()
         }
+        self.coefficients = verdicts.coefficients(comparison)
+        self.verdicts = verdicts.method_verdicts(comparison, coefficient_table=self.coefficients)
+        self.regions = None if self.y is None else regions.region_coverage(comparison)
+        self.targets_latent = verdicts.targets_are_latent(comparison)
 
     def _meta(self) -> dict:
-        import uqlab
-
         meta = dict(self.comparison.meta)
         data = self.comparison.data
         if data is not None:
@@ -82,7 +91,7 @@ class Report:
             meta.setdefault("num_test", None if data.x_test is None else len(data.x_test))
         meta.setdefault("date", datetime.datetime.now().isoformat(timespec="seconds"))
         meta.setdefault("versions", {})
-        meta["versions"] = {"uqlab": uqlab.__version__, **meta["versions"]}
+        meta["versions"] = {"uqlab": __version__, **meta["versions"]}
         return meta
 
     def _sampler(self) -> dict:
@@ -103,6 +112,9 @@ class Report:
             "summary": {m: {c: {"mean": _finite(v[0]), "se": _finite(v[1])} for c, v in cols.items()} for m, cols in summary.items()},
             "best": {c: (None if i is None else list(summary)[i]) for c, i in best.items()},
             "diagnostics": self.diagnostics,
+            "verdicts": self.verdicts,
+            "coefficients": self.coefficients,
+            "regions": self.regions,
             "sampler": self._sampler(),
             "sections": [s.get("title", "") for s in self.comparison.sections],
         }
@@ -122,7 +134,9 @@ class Report:
             rows.append({"method": method, "cells": cells})
         return columns, rows
 
+    @functools.cached_property
     def _figures(self) -> list[dict]:
+        """The figures as base64 PNG, drawn once per Report (writing and displaying share them)."""
         comparison, y = self.comparison, self.y
         data, preds = comparison.data, comparison.predictives
         figures = []
@@ -145,11 +159,19 @@ class Report:
              "caption": "Law of total variance: variance of the member means (epistemic) plus mean member variance (aleatoric)."},
         ]
         for figure in figures:
+            figure["half"] = figure["id"] in _HALF_WIDTH
             figure["png"] = plots.figure_to_base64(figure["png"])
         return figures
 
-    def to_html(self) -> str:
-        """The report as one self-contained HTML string."""
+    @functools.cached_property
+    def _region_png(self) -> str | None:
+        if not (self.regions and self.regions["regions"]):
+            return None
+        return plots.figure_to_base64(plots.region_coverage(self.regions))
+
+    def to_html(self, *, fragment: bool = False) -> str:
+        """The report as one self-contained HTML string (``fragment``: without the html/head/body
+        wrapper, for embedding; its styles are scoped to the report)."""
         import jinja2
 
         env = jinja2.Environment(loader=jinja2.PackageLoader("uqlab.diagnostics", "templates"),
@@ -159,10 +181,16 @@ class Report:
         meta = self._meta()
         return env.get_template("report.html").render(
             problem=self.comparison.problem, meta=meta, columns=columns, table=table,
-            diagnostics=self.diagnostics, sampler=sampler,
+            diagnostics=self.diagnostics, sampler=sampler, status=verdicts.cell_status,
             sampler_columns=[k for k in _SAMPLER_KEYS if any(k in v for v in sampler.values())],
-            figures=self._figures(), sections=self.comparison.sections,
+            verdicts=self.verdicts, coefficients=self.coefficients, regions=self.regions, region_png=self._region_png,
+            targets_latent=self.targets_latent, thresholds=verdicts,
+            figures=self._figures, sections=self.comparison.sections, fragment=fragment,
         )
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the whole report inline (styles scoped to the report's own block)."""
+        return self.to_html(fragment=True)
 
     def write(self, path) -> pathlib.Path:
         """Write the HTML to ``path`` and the JSON to ``path`` with suffix ``.json`` (atomically)."""
@@ -173,11 +201,6 @@ class Report:
         with atomic_write(path, encoding="utf-8") as handle:
             handle.write(html)
         return path
-
-
-def render_report(comparison) -> str:
-    """The report of ``comparison`` as an HTML string."""
-    return Report(comparison).to_html()
 
 
 def write_report(comparison, path) -> pathlib.Path:

@@ -1,4 +1,4 @@
-"""Save a :class:`~uqlab.diagnostics.compare.Comparison` to a folder and load it back.
+"""Save a :class:`~uqlab.diagnostics.compare.Comparison` to a folder and read it back.
 
 Layout of the folder (each file written atomically):
 
@@ -27,7 +27,7 @@ import numpy as np
 from uqlab._io import array_digest, atomic_path, atomic_write, text_digest, verify
 from uqlab.predictive import Predictive
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_comparison", "load_comparison", "jsonable"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_comparison", "read_comparison", "jsonable"]
 
 FORMAT = "uqlab-comparison"
 FORMAT_VERSION = 2
@@ -159,15 +159,15 @@ def _read_meta(path: pathlib.Path, where: str) -> dict:
     return meta
 
 
-def load_comparison(path):
-    """Load a comparison saved by :func:`save_comparison`.
+def read_comparison(path) -> dict:
+    """The fields of a comparison saved by :func:`save_comparison`, as keyword arguments of
+    :class:`~uqlab.diagnostics.compare.Comparison` (which builds itself from them in ``load``).
 
     Raises:
         FileNotFoundError: ``path`` is not a saved comparison (names the missing file).
         ValueError: a damaged or edited file (checksums, JSON, structure), naming the folder and file.
     """
     from uqlab.data import Dataset
-    from uqlab.diagnostics.compare import Comparison
 
     path = pathlib.Path(path)
     if path.is_file():
@@ -191,5 +191,6 @@ def load_comparison(path):
             data = Dataset(**fields, name=meta.get("data_name") or "data")
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{where}: predictives.nc does not match meta.json: {type(err).__name__}: {err}") from None
-    return Comparison(meta["problem"], rows, predictives, meta["infos"], tuple(meta["metrics"]), quantities, data,
-                      meta["truth"], meta["meta"], meta["sections"])
+    return {"problem": meta["problem"], "rows": rows, "predictives": predictives, "infos": meta["infos"],
+            "metrics": tuple(meta["metrics"]), "quantities": quantities, "data": data, "truth": meta["truth"],
+            "meta": meta["meta"], "sections": meta["sections"]}

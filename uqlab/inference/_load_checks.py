@@ -64,11 +64,10 @@ def _check_particles(post, where: str) -> None:
 
 def check_posterior(post, where: str) -> None:
     """Raise one ``ValueError`` naming ``where`` if ``post`` is inconsistent with its model or scaler."""
-    from uqlab.inference.base import DropoutPosterior, ParticlePosterior
-
-    if isinstance(post, ParticlePosterior):
+    # by protocol, not isinstance: base imports serialization, which imports this module
+    if hasattr(post, "particles") and hasattr(post, "num_chains"):  # ParticlePosterior and subclasses
         _check_particles(post, where)
-    elif isinstance(post, DropoutPosterior):
+    elif hasattr(post, "params") and hasattr(post, "num_passes"):  # DropoutPosterior
         template = _template(post.model)
         if template is not None:
             _compare(where, "params", post.params, template, 0)

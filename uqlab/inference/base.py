@@ -146,6 +146,17 @@ class Posterior:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(method={self.method.name!r}, members={self.num_members})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the method's non-default settings and the fit's info (diagnostics highlighted)."""
+        from uqlab._display import posterior_html
+
+        settings = {}
+        for field in dataclasses.fields(self.method):
+            value = getattr(self.method, field.name)
+            if field.default is dataclasses.MISSING or value is not field.default and value != field.default:
+                settings[field.name] = value
+        return posterior_html(self, settings, self.info)
+
     def _state(self) -> dict:
         """Persistence hook: the learned state as ``{field: JSON value or pytree of arrays}``."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _COMMON_FIELDS}

@@ -290,7 +290,7 @@ class GPNUTS(Method):
         """Sample hyperparameters from ``p(theta | y)``; chains start near the prior's centre."""
         import jax
 
-        from uqlab.diagnostics.sampler import summarize_chains
+        from uqlab._chains import summarize_chains
         from uqlab.inference.nuts import run_nuts
 
         data = check_dataset(data)

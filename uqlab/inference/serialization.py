@@ -78,12 +78,12 @@ def to_config(obj):
 
 
 def _registry_name(obj) -> str | None:
-    """The registry name of a registered Method instance, else None."""
-    from uqlab.inference.base import Method
-    from uqlab.inference.registry import METHODS, get_method
+    """The registry name of a registered Method instance (its class's ``name``, if the registry
+    maps that name to exactly this class), else None."""
+    from uqlab.inference.registry import METHODS
 
     name = getattr(type(obj), "name", None)
-    if isinstance(obj, Method) and name in METHODS and get_method(name) is type(obj):
+    if isinstance(name, str) and METHODS.get(name) == f"{type(obj).__module__}:{type(obj).__qualname__}":
         return name
     return None
 
@@ -97,8 +97,17 @@ def _build(cls: type, config: dict, tag: str):
         raise ValueError(f"cannot rebuild {config[tag]!r} from its saved settings: {err}") from None
 
 
-def _allowed_class(path: str, base: type | None = None) -> type:
-    """The class at ``"module:Name"`` if it is a uqlab dataclass (and subclass of ``base``)."""
+def _is_posterior(cls) -> bool:
+    """Whether ``cls`` is a Posterior class: it has the persistence hooks ``_state``/``_from_state``.
+
+    Checked by protocol rather than ``issubclass(cls, base.Posterior)``: ``base.py`` imports this
+    module (``Posterior.save``), so importing it back would be an import cycle.
+    """
+    return isinstance(cls, type) and callable(getattr(cls, "_state", None)) and callable(getattr(cls, "_from_state", None))
+
+
+def _allowed_class(path: str, posterior: bool = False) -> type:
+    """The class at ``"module:Name"`` if it is a uqlab dataclass (and a Posterior if ``posterior``)."""
     if not isinstance(path, str):
         raise ValueError(f"a class must be named by a 'module:Name' string, got {path!r}")
     module, _, name = path.partition(":")
@@ -108,8 +117,8 @@ def _allowed_class(path: str, base: type | None = None) -> type:
         cls = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"{path!r} does not exist in this uqlab ({err})") from None
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or (base is not None and not issubclass(cls, base)):
-        raise ValueError(f"{path!r} is not a loadable uqlab {base.__name__ if base else 'dataclass'}")
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)) or (posterior and not _is_posterior(cls)):
+        raise ValueError(f"{path!r} is not a loadable uqlab {'Posterior' if posterior else 'dataclass'}")
     return cls
 
 
@@ -190,9 +199,7 @@ def save_posterior(posterior, path) -> pathlib.Path:
     """Write ``posterior`` to ``path`` (netCDF) atomically; see the module docstring for the layout."""
     import xarray as xr
 
-    from uqlab.inference.base import Posterior
-
-    if not isinstance(posterior, Posterior):
+    if not _is_posterior(type(posterior)):
         raise TypeError(f"posterior: expected a uqlab Posterior, got {type(posterior).__name__}")
     path = pathlib.Path(path)
     state_json, skeletons, variables = {}, {}, {}
@@ -300,7 +307,6 @@ def load_posterior(path, *, model=None):
         ValueError: anything wrong with the file (see the module docstring), naming the file.
     """
     from uqlab.data import Scaler
-    from uqlab.inference.base import Posterior
 
     path = check_file(path, FORMAT)
     where = f"path: {str(path)!r}"
@@ -311,7 +317,7 @@ def load_posterior(path, *, model=None):
         _checksums(attrs, arrays, where)
     meta = _meta(attrs["uqlab"], where)
     try:
-        cls = _allowed_class(meta["kind"], Posterior)
+        cls = _allowed_class(meta["kind"], posterior=True)
         method = from_config(meta["method"])
         if model is None:
             model = from_config(meta["model"])

@@ -132,7 +132,7 @@ def _weight_diagnostics(draws, posterior) -> dict:
     """R-hat and ESS over every scalar of the draws ``(chain, draw, ...)``."""
     import jax
 
-    from uqlab.diagnostics.sampler import chain_diagnostics
+    from uqlab._chains import chain_diagnostics
 
     del posterior
     leaves = [np.asarray(a, np.float64) for a in jax.tree_util.tree_leaves(draws)]
@@ -148,8 +148,8 @@ def _weight_diagnostics(draws, posterior) -> dict:
 def _uqlab_target(model, data, label: str) -> Target:
     import jax
 
+    from uqlab._chains import summarize_chains
     from uqlab._convert import to_jax
-    from uqlab.diagnostics.sampler import summarize_chains
     from uqlab.models.base import log_joint
 
     check_model(model, label)

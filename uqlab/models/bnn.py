@@ -28,7 +28,8 @@ __all__ = ["BayesianMLP", "DropoutMLP", "ACTIVATIONS"]
 ACTIVATIONS = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
-    "gelu": jax.nn.gelu,
+    "gelu": jax.nn.gelu,  # tanh approximation (Hendrycks & Gimpel, 2016), torch's GELU(approximate="tanh")
+    "gelu_exact": lambda x: jax.nn.gelu(x, approximate=False),  # x Phi(x), torch's default GELU
     "silu": jax.nn.silu,
     "sigmoid": jax.nn.sigmoid,
     "softplus": jax.nn.softplus,

@@ -13,9 +13,11 @@ Gaussian prior) and ``sigma_r`` the residual noise scale. The residual term is t
 :meth:`~uqlab.models.base.Model.log_extra`, so NUTS, deep ensembles and MC dropout fit forward
 (known ``nu``) and inverse (inferred ``nu``) problems through the same ``uqlab.fit``.
 
-Derivatives are batched forward mode: one ``jax.jvp`` with the tangent ``e_i`` on every row gives
-``df/dz_i`` at all points at once (the network acts row-wise), and a ``jvp`` of that gives the
-second derivative; this is cheaper than per-point nested ``jax.grad`` (DESIGN.md §5).
+The equation is one of :mod:`uqlab.models.equations`: the built-in :class:`BurgersEquation` and
+:class:`VorticityEquation`, or a user's own residual function with several coefficients
+(``PINN(residual=fn, domain=..., coefficients={"k": LogNormal(0, 1), "D": 0.01})``), known
+source values at the collocation points (``R = N[u] - f``, e.g. noisy measurements of ``f``),
+and boundary or initial :class:`Condition` terms.
 
 Inputs are in physical units (use ``Dataset(standardize=False)``): the equation maps them to the
 network's features itself, so derivatives come out in physical units.
@@ -23,13 +25,6 @@ network's features itself, so derivatives come out in physical units.
 Design of the collocation points: a model must stay a hashable frozen dataclass (methods close
 over it and may key caches on it), so the points live in :class:`Points`, a read-only array
 compared and hashed by content.
-
-Navier-Stokes: the network outputs the vorticity ``w`` *and* the stream function ``psi``, with the
-vorticity transport equation and the Poisson equation ``lap psi + w = 0`` as two residuals. Using
-``psi`` alone would need fourth derivatives (``lap w = -lap^2 psi``) and make observations of
-``w`` second derivatives of the output; using ``w`` alone gives no velocity. The pair needs only
-second derivatives, and a periodic embedding ``(cos x, sin x, cos y, sin y, t)`` makes both
-fields exactly periodic.
 
 References:
     Raissi, Perdikaris, Karniadakis (2019). Physics-informed neural networks. J. Comput. Phys.
@@ -48,130 +43,39 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from uqlab._validate import check_positive, check_positive_int, check_probability
-from uqlab.data import as_2d
 from uqlab.models.base import Model
 from uqlab.models.bnn import BayesianMLP
+from uqlab.models.equations import (
+    BurgersEquation,
+    Condition,
+    Equation,
+    LogNormal,
+    Normal,
+    Points,
+    VorticityEquation,
+    first_derivative,
+    gradient,
+    hessian,
+    laplacian,
+    second_derivative,
+)
 from uqlab.models.likelihoods import Gaussian, gaussian_log_prob
 
 _RESAMPLE_STREAM = 0x5EED
 """``fold_in`` constant that separates the collocation-resampling stream from dropout's."""
 
-__all__ = ["Points", "BurgersEquation", "VorticityEquation", "PINN", "first_derivative", "second_derivative"]
+_RESERVED = ("net", "lik", "log_slope")
+"""Parameter names of the network, the likelihood and the slopes (no coefficient may take them)."""
 
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Points:
-    """A read-only ``(M, d)`` float array, equal and hashed by content (keeps models hashable)."""
-
-    values: np.ndarray
-
-    def __post_init__(self):
-        values = as_2d("collocation", self.values).copy()
-        values.setflags(write=False)
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "_digest", hashlib.sha1(values.tobytes() + str(values.shape).encode()).hexdigest())
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Points) and self._digest == other._digest
-
-    def __hash__(self) -> int:
-        return hash(self._digest)
-
-    def __len__(self) -> int:
-        return self.values.shape[0]
-
-
-def first_derivative(f, z, axis: int):
-    """``(f(z), df/dz_axis)`` at every row of ``z`` with one batched forward-mode ``jvp``."""
-    tangent = jnp.zeros_like(z).at[:, axis].set(1.0)
-    return jax.jvp(f, (z,), (tangent,))
-
-
-def second_derivative(f, z, axis: int):
-    """``(df/dz_axis, d2f/dz_axis^2)`` at every row of ``z`` (a ``jvp`` of a ``jvp``)."""
-    return first_derivative(lambda p: first_derivative(f, p, axis)[1], z, axis)
-
-
-@dataclasses.dataclass(frozen=True)
-class BurgersEquation:
-    """Viscous Burgers ``R = u_t + u u_x - nu u_xx`` on points ``z = (x, t)``.
-
-    Args:
-        domain: ``((x_low, x_high), (t_low, t_high))``, mapped affinely onto ``[-1, 1]^2``.
-    """
-
-    domain: tuple = ((-1.0, 1.0), (0.0, 1.0))
-    num_fields = 1
-    d_in = 2
-
-    @property
-    def bounds(self) -> tuple:
-        """``(low, high)`` corners of the space-time box, per coordinate ``(x, t)``."""
-        return tuple(zip(*self.domain))
-
-    def embed(self, z):
-        """Network features: ``z`` mapped onto ``[-1, 1]`` per coordinate."""
-        low, high = (jnp.asarray(v) for v in self.bounds)
-        return 2.0 * (z - low) / (high - low) - 1.0
-
-    def residual(self, field, z, nu):
-        """``(M, 1)`` residual of the field function ``field: (M, 2) -> (M, 1)``."""
-        u_x, u_xx = second_derivative(field, z, 0)
-        u, u_t = first_derivative(field, z, 1)
-        return u_t + u * u_x - nu * u_xx
-
-
-@dataclasses.dataclass(frozen=True)
-class VorticityEquation:
-    """2-D Navier-Stokes in vorticity form on the periodic square, points ``z = (x, y, t)``.
-
-    Fields ``(w, psi)``; residuals ``w_t + psi_y w_x - psi_x w_y - nu lap w + drag w - f`` with
-    ``f = forcing_amplitude sin(forcing_wavenumber y)``, and ``lap psi + w`` (so ``-lap psi = w``).
-
-    Args:
-        time_span: ``(t_low, t_high)``, mapped onto ``[-1, 1]``.
-        forcing_amplitude, forcing_wavenumber, drag: Kolmogorov forcing (0 amplitude: none).
-    """
-
-    time_span: tuple = (0.0, 1.0)
-    forcing_amplitude: float = 0.0
-    forcing_wavenumber: int = 4
-    drag: float = 0.0
-    num_fields = 2
-    d_in = 3
-
-    @property
-    def bounds(self) -> tuple:
-        """``(low, high)`` corners of ``[0, 2 pi)^2 x time_span``, per coordinate ``(x, y, t)``."""
-        return (0.0, 0.0, self.time_span[0]), (2 * math.pi, 2 * math.pi, self.time_span[1])
-
-    def embed(self, z):
-        """Periodic features ``(cos x, sin x, cos y, sin y, t scaled to [-1, 1])``."""
-        t0, t1 = self.time_span
-        t = 2.0 * (z[:, 2:3] - t0) / (t1 - t0) - 1.0
-        return jnp.concatenate([jnp.cos(z[:, :2]), jnp.sin(z[:, :2]), t], axis=1)
-
-    def residual(self, field, z, nu):
-        """``(M, 2)`` residuals (transport, Poisson) of ``field: (M, 3) -> (M, 2)`` = ``(w, psi)``."""
-        d_x, d_xx = second_derivative(field, z, 0)
-        d_y, d_yy = second_derivative(field, z, 1)
-        values, d_t = first_derivative(field, z, 2)
-        w = values[:, 0]
-        forcing = self.forcing_amplitude * jnp.sin(self.forcing_wavenumber * z[:, 1])
-        transport = (
-            d_t[:, 0] + d_y[:, 1] * d_x[:, 0] - d_x[:, 1] * d_y[:, 0]
-            - nu * (d_xx[:, 0] + d_yy[:, 0]) + self.drag * w - forcing
-        )
-        poisson = d_xx[:, 1] + d_yy[:, 1] + w
-        return jnp.stack([transport, poisson], axis=1)
+__all__ = ["Points", "BurgersEquation", "VorticityEquation", "Equation", "LogNormal", "Normal", "Condition", "PINN",
+           "first_derivative", "second_derivative", "gradient", "hessian", "laplacian"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,14 +83,22 @@ class PINN(Model):
     """A Bayesian physics-informed network for one observed field (field 0 of the equation).
 
     Args:
-        equation: :class:`BurgersEquation` or :class:`VorticityEquation`.
+        equation: :class:`BurgersEquation`, :class:`VorticityEquation` or :class:`Equation`
+            (None: Burgers, or the equation that ``residual`` and ``domain`` describe).
         collocation: residual points ``(M, d_in)`` in physical units (:class:`Points` or array).
         widths, activation, prior_scale, prior: the network and its weight prior (as
             :class:`~uqlab.models.BayesianMLP`).
         likelihood: Gaussian observation noise (fixed ``noise_scale`` or learned).
         residual_scale: sigma_r, the noise scale of the residual term.
-        nu: the known coefficient (forward problem), or None to infer it (inverse problem).
+        nu: the known viscosity (forward problem), or None to infer it (inverse problem);
+            used when ``coefficients`` is None (the built-in equations' one coefficient).
         log_nu_prior: ``(loc, scale)`` of the Gaussian prior on ``log nu`` when inferred.
+        coefficients: ``{name: prior or value}``: a :class:`LogNormal` (positive, inferred as
+            ``log c``) or :class:`Normal` (real) prior for an unknown coefficient, a number for
+            a known one. Each inferred coefficient is a quantity (``posterior.quantity(name)``).
+        source: ``(M, r)`` values ``f`` at the collocation points: the residual becomes
+            ``R - f`` (measured source terms; ``residual_scale`` is then their noise).
+        conditions: boundary and initial :class:`Condition` terms.
         output_scale: the network's raw outputs are multiplied by this (field magnitude).
         dropout_rate: hidden-unit dropout in training mode (MC dropout).
         adaptive_slopes: scale each hidden unit's pre-activation by a learned ``exp(s)``
@@ -205,9 +117,12 @@ class PINN(Model):
             ``collocation`` points). Lets a sampler's fixed set be large (a network fitted to a
             few fixed points can meet the PDE at them and not between them, which biases an
             inferred coefficient) while each training step stays cheap.
+        residual: shorthand: ``PINN(residual=fn, domain=..., num_fields=...)`` is
+            ``PINN(Equation(fn, domain, num_fields), ...)``.
+        domain, num_fields: see ``residual``.
     """
 
-    equation: BurgersEquation | VorticityEquation = dataclasses.field(default_factory=BurgersEquation)
+    equation: BurgersEquation | VorticityEquation | Equation | None = None
     collocation: Points | None = None
     widths: tuple[int, ...] = (32, 32)
     activation: str = "tanh"
@@ -217,16 +132,21 @@ class PINN(Model):
     residual_scale: float = 0.05
     nu: float | None = None
     log_nu_prior: tuple[float, float] = (math.log(0.01), 1.0)
+    coefficients: tuple | None = None
+    source: Points | None = None
+    conditions: tuple[Condition, ...] = ()
     output_scale: float = 1.0
     dropout_rate: float = 0.0
     adaptive_slopes: bool = False
     log_slope_prior: tuple[float, float] = (0.0, 2.0)
     resample: bool = False
     resample_size: int | None = None
+    residual: dataclasses.InitVar[Callable | None] = None
+    domain: dataclasses.InitVar[tuple | None] = None
+    num_fields: dataclasses.InitVar[int] = 1
 
-    def __post_init__(self):
-        if not isinstance(self.equation, (BurgersEquation, VorticityEquation)):
-            raise TypeError(f"equation: expected BurgersEquation or VorticityEquation, got {type(self.equation).__name__}")
+    def __post_init__(self, residual, domain, num_fields):
+        self._init_equation(residual, domain, num_fields)
         if self.collocation is None:
             raise ValueError("collocation: expected (M, d_in) residual points, got None")
         points = self.collocation if isinstance(self.collocation, Points) else Points(self.collocation)
@@ -250,7 +170,61 @@ class PINN(Model):
         check_positive_int("resample_size", self.resample_size, allow_none=True)
         object.__setattr__(self, "log_slope_prior", tuple(self.log_slope_prior))
         check_positive("log_slope_prior[1]", self.log_slope_prior[1])
+        self._init_coefficients()
+        self._init_source_and_conditions(points)
         _ = self.network  # validates widths, activation, prior
+
+    def _init_equation(self, residual, domain, num_fields):
+        if residual is not None or domain is not None:
+            if self.equation is not None:
+                raise ValueError("residual: give either equation= or residual= (with domain=), not both")
+            if residual is None or domain is None:
+                raise ValueError(f"domain: residual= needs domain= too, got residual={residual!r}, domain={domain!r}")
+            check_positive_int("num_fields", num_fields)
+            object.__setattr__(self, "equation", Equation(residual, domain, num_fields))
+        elif self.equation is None:
+            object.__setattr__(self, "equation", BurgersEquation())
+        if not isinstance(self.equation, (BurgersEquation, VorticityEquation, Equation)):
+            raise TypeError(f"equation: expected BurgersEquation, VorticityEquation or Equation, got {type(self.equation).__name__}")
+
+    def _init_coefficients(self):
+        if self.coefficients is None:
+            return
+        if self.nu is not None:
+            raise ValueError(f"nu: give the coefficients in coefficients= only, got nu={self.nu} as well")
+        items = tuple(self.coefficients.items()) if isinstance(self.coefficients, dict) else tuple(self.coefficients)
+        for name, spec in items:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"coefficients: expected identifier names, got {name!r}")
+            if isinstance(spec, (LogNormal, Normal)):
+                if spec.param_name(name) in _RESERVED:
+                    raise ValueError(f"coefficients: the name {name!r} is reserved (parameters {_RESERVED})")
+            elif isinstance(spec, bool) or not isinstance(spec, (int, float)) or not math.isfinite(spec):
+                raise TypeError(f"coefficients[{name!r}]: expected LogNormal, Normal or a finite number, got {spec!r}")
+        object.__setattr__(self, "coefficients", items)
+
+    def _init_source_and_conditions(self, points):
+        if self.source is not None:
+            source = self.source if isinstance(self.source, Points) else Points(self.source)
+            if len(source) != len(points):
+                raise ValueError(f"source: expected {len(points)} rows (one per collocation point), got {len(source)}")
+            if self.resample:
+                raise ValueError("source: fresh collocation points (resample=True) have no source values; set resample=False")
+            object.__setattr__(self, "source", source)
+        conditions = tuple(self.conditions)
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise TypeError(f"conditions: expected Condition terms, got {type(condition).__name__}")
+            if condition.points.values.shape[1] != self.equation.d_in:
+                raise ValueError(f"conditions: expected points with {self.equation.d_in} columns, got {condition.points.values.shape}")
+        object.__setattr__(self, "conditions", conditions)
+
+    @property
+    def coefficient_specs(self) -> tuple:
+        """``((name, prior or value), ...)``: ``coefficients``, or ``nu`` from ``nu``/``log_nu_prior``."""
+        if self.coefficients is not None:
+            return self.coefficients
+        return (("nu", LogNormal(*self.log_nu_prior) if self.nu is None else self.nu),)
 
     @property
     def network(self) -> BayesianMLP:
@@ -264,21 +238,26 @@ class PINN(Model):
 
     @property
     def inverse(self) -> bool:
-        """Whether ``nu`` is inferred."""
-        return self.nu is None
+        """Whether any coefficient is inferred."""
+        return any(isinstance(spec, (LogNormal, Normal)) for _, spec in self.coefficient_specs)
 
     def init(self, key) -> dict:
-        """Network weights, likelihood parameters and (inverse problems) ``log nu`` at its prior mean."""
+        """Network weights, likelihood parameters and the inferred coefficients at their prior means."""
+        dtype = jnp.result_type(float)
         params = {"net": self.network.init(key)["net"], "lik": self.likelihood.init(1)}
         if self.adaptive_slopes:
-            params["log_slope"] = [jnp.full(w, self.log_slope_prior[0], jnp.result_type(float)) for w in self.widths]
-        if self.inverse:
-            params["log_nu"] = jnp.asarray(self.log_nu_prior[0], jnp.result_type(float))
+            params["log_slope"] = [jnp.full(w, self.log_slope_prior[0], dtype) for w in self.widths]
+        for name, spec in self.coefficient_specs:
+            if isinstance(spec, (LogNormal, Normal)):
+                params[spec.param_name(name)] = jnp.asarray(spec.loc, dtype)
         return params
 
-    def coefficient(self, params):
-        """The viscosity ``nu`` (known, or ``exp(log_nu)``)."""
-        return jnp.exp(params["log_nu"]) if self.inverse else self.nu
+    def coefficient_values(self, params) -> dict:
+        """Every coefficient by name: known values, and inferred ones from ``params``."""
+        return {
+            name: spec.value(params[spec.param_name(name)]) if isinstance(spec, (LogNormal, Normal)) else spec
+            for name, spec in self.coefficient_specs
+        }
 
     def fields(self, params, z, *, key=None, train=False):
         """All fields ``(N, num_fields)`` at physical points ``z`` ``(N, d_in)``."""
@@ -310,10 +289,11 @@ class PINN(Model):
         return self.likelihood.loc_scale(self.fields(params, x, key=key, train=train)[:, :1], params["lik"])
 
     def log_prior(self, params):
-        """Gaussian weight prior, noise prior and (inverse) ``log nu ~ N(loc, scale^2)``."""
+        """Gaussian weight prior, noise prior and the inferred coefficients' priors."""
         log_p = self.network.log_prior({"net": params["net"], "lik": {}}) + self.likelihood.log_prior(params["lik"])
-        if self.inverse:
-            log_p += gaussian_log_prob(params["log_nu"], *self.log_nu_prior)
+        for name, spec in self.coefficient_specs:
+            if isinstance(spec, (LogNormal, Normal)):
+                log_p += spec.log_prob(params[spec.param_name(name)])
         if self.adaptive_slopes:
             log_p += sum(jnp.sum(gaussian_log_prob(s, *self.log_slope_prior)) for s in params["log_slope"])
         return log_p
@@ -332,17 +312,29 @@ class PINN(Model):
             return jax.random.uniform(jax.random.fold_in(key, _RESAMPLE_STREAM), shape, dtype, low, high)
         return jnp.asarray(self.collocation.values, dtype)
 
+    def _field_fn(self, params, key, train):
+        return lambda p: self.fields(params, p, key=key, train=train)
+
     def residuals(self, params, *, key=None, train=False):
-        """PDE residuals ``(M, r)`` at the collocation points (dropout on when ``train`` and ``key``;
-        fresh points when ``resample`` and ``key``, see :meth:`collocation_points`)."""
+        """PDE residuals ``(M, r)`` at the collocation points, less ``source`` (dropout on when
+        ``train`` and ``key``; fresh points when ``resample`` and ``key``, see :meth:`collocation_points`)."""
         z = self.collocation_points(key)
-        field = lambda p: self.fields(params, p, key=key, train=train)  # noqa: E731
-        return self.equation.residual(field, z, self.coefficient(params))
+        residual = self.equation.residual(self._field_fn(params, key, train), z, self.coefficient_values(params))
+        if self.source is not None:
+            residual = residual - jnp.asarray(self.source.values, residual.dtype)
+        return residual
 
     def log_extra(self, params, *, key=None, train=False):
-        """``sum_m log N(0 | R(z_m), sigma_r^2)``: the physics term (same dropout as the data term)."""
-        return jnp.sum(gaussian_log_prob(self.residuals(params, key=key, train=train), 0.0, self.residual_scale))
+        """``sum_m log N(0 | R(z_m), sigma_r^2)`` plus the conditions (same dropout as the data term)."""
+        log_p = jnp.sum(gaussian_log_prob(self.residuals(params, key=key, train=train), 0.0, self.residual_scale))
+        if self.conditions:
+            field, coefficients = self._field_fn(params, key, train), self.coefficient_values(params)
+            log_p += sum(condition.log_prob(field, coefficients) for condition in self.conditions)
+        return log_p
 
     def quantities(self, params) -> dict:
-        """``{"nu": nu}`` for inverse problems, else empty."""
-        return {"nu": self.coefficient(params)} if self.inverse else {}
+        """The inferred coefficients by name (``{"nu": nu}`` for the built-in inverse problems)."""
+        return {
+            name: spec.value(params[spec.param_name(name)])
+            for name, spec in self.coefficient_specs if isinstance(spec, (LogNormal, Normal))
+        }

@@ -1,7 +1,8 @@
 """Named problems: a dataset, a default model, default method settings and what is known to be true.
 
 ``uqlab.problems.load(name, seed=0, quick=False)`` builds one; problems register lazily here so
-that listing them imports nothing heavy.
+that listing them imports nothing heavy. ``uqlab.problems.uci(folder, split=i)`` reads split ``i``
+of a UCI regression set in the PBP/MC-dropout folder layout (:mod:`uqlab.problems.uci_data`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 from uqlab._registry import resolve
 from uqlab.data import Dataset
+from uqlab.problems.uci_data import load_uci as uci
 
-__all__ = ["Problem", "PROBLEMS", "load", "problem_names"]
+__all__ = ["Problem", "PROBLEMS", "load", "problem_names", "uci"]
 
 PROBLEMS: dict[str, str] = {
     "toy1d": "uqlab.problems.toy1d:make",
@@ -21,6 +23,7 @@ PROBLEMS: dict[str, str] = {
     "burgers-inverse": "uqlab.problems.burgers:inverse",
     "ns-forward": "uqlab.problems.navier_stokes:forward",
     "ns-inverse": "uqlab.problems.navier_stokes:inverse",
+    "diffusion-reaction-inverse": "uqlab.problems.diffusion_reaction:inverse",
 }
 
 
@@ -76,6 +79,9 @@ def load(name: str, *, seed: int = 0, quick: bool = False, **options) -> Problem
         name: one of :func:`problem_names`.
         seed: data seed.
         quick: smaller data and method settings (for smoke tests and CI).
-        **options: problem-specific options.
+        **options: problem-specific options. PDE problems take ``observations``, the user's own
+            measurements in place of the generated ones, as a dict with the problem's documented
+            keys (``diffusion-reaction-inverse``: ``x_u``, ``u``, ``x_f``, ``f``, each ``(n, 1)``;
+            Burgers and Navier-Stokes: ``x`` ``(n, d_in)`` and ``y`` ``(n, 1)``).
     """
     return resolve(PROBLEMS, name, "problem")(seed=seed, quick=quick, **options)

@@ -11,13 +11,13 @@ this solver gives -152.005154 at its default resolution).
 
 Sections of this module:
 
-1. *ETDRK4 integrator* for semilinear systems ``v' = L v + N(v)`` with a diagonal ``L`` (Fourier
-   space); also used by :mod:`uqlab.problems.navier_stokes`.
-2. *Burgers solver*: Fourier pseudo-spectral in space, ETDRK4 in time, written in JAX so the
-   solution is differentiable with respect to ``nu`` (:func:`solve_jax`), plus spectral
-   evaluation at arbitrary points (:func:`interpolate`) and a validated numpy facade
+1. *Burgers solver*: Fourier pseudo-spectral in space, ETDRK4 in time (the integrator of
+   :mod:`uqlab.problems.spectral`, shared with :mod:`uqlab.problems.navier_stokes`), written in
+   JAX so the solution is differentiable with respect to ``nu`` (:func:`solve_jax`), plus
+   spectral evaluation at arbitrary points (:func:`interpolate`) and a validated numpy facade
    (:func:`solve`).
-3. *Exact solution* through the Cole-Hopf transform (:func:`cole_hopf`).
+2. *Exact solution* through the Cole-Hopf transform (:func:`cole_hopf`).
+3. *Problems*: forward (reconstruct ``u``) and inverse (infer ``nu``).
 
 Why Fourier on a Dirichlet problem: ``-sin(pi x)`` is 2-periodic and odd about both ``x = 0`` and
 ``x = +-1``. Burgers' equation preserves both symmetries, so the 2-periodic solution vanishes at
@@ -43,9 +43,6 @@ References:
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -53,16 +50,11 @@ import numpy as np
 from scipy import special
 
 from uqlab._validate import check_positive, check_positive_int
+from uqlab.problems.spectral import check_points, integrate_etdrk4, step_counts
 
 __all__ = [
     "NU_CLASSIC",
     "DEFAULT_RESOLUTION",
-    "Etdrk4Coefficients",
-    "etdrk4_coefficients",
-    "etdrk4_step",
-    "step_counts",
-    "integrate_etdrk4",
-    "check_points",
     "grid",
     "time_step",
     "solve_jax",
@@ -86,170 +78,7 @@ _CHUNK = 4096
 """Points per :func:`interpolate` call in :func:`solve` (memory ``16 N _CHUNK`` bytes)."""
 
 # ---------------------------------------------------------------------------------------------
-# 1. ETDRK4 for v' = L v + N(v) with diagonal L (shared with navier_stokes)
-# ---------------------------------------------------------------------------------------------
-
-
-class Etdrk4Coefficients(NamedTuple):
-    """Step-size dependent ETDRK4 coefficients, each with the shape of ``L``."""
-
-    e: jax.Array
-    e2: jax.Array
-    q: jax.Array
-    f1: jax.Array
-    f2: jax.Array
-    f3: jax.Array
-
-
-def etdrk4_coefficients(lin: jax.Array, h, *, contour_points: int = 32) -> Etdrk4Coefficients:
-    """ETDRK4 coefficients for a real diagonal operator ``lin`` and step ``h``.
-
-    With ``z = h L``: ``e = exp(z)``, ``e2 = exp(z / 2)``, ``q = h (exp(z/2) - 1) / z`` and the
-    three fourth-order weights ``f1 = h (-4 - z + e^z (4 - 3z + z^2)) / z^3``,
-    ``f2 = h (2 + z + e^z (z - 2)) / z^3``, ``f3 = h (-4 - 3z - z^2 + e^z (4 - z)) / z^3``.
-    These cancel catastrophically for small ``|z|``, so, following Kassam & Trefethen (2005),
-    each is evaluated as its mean over ``contour_points`` points of the unit circle around
-    ``z`` (Cauchy's integral formula), which is accurate for every ``z`` including 0.
-
-    Args:
-        lin: real array, the diagonal of ``L`` (e.g. ``-nu k^2``).
-        h: step size (scalar, may be traced; ``h = 0`` gives the identity step).
-        contour_points: number of contour points.
-
-    Returns:
-        The coefficients, real, with the shape of ``lin``.
-    """
-    z = h * lin
-    roots = jnp.exp(1j * jnp.pi * (jnp.arange(1, contour_points + 1) - 0.5) / contour_points)
-    lr = z[..., None] + roots
-    elr = jnp.exp(lr)
-
-    def mean(values):
-        return h * jnp.mean(values, axis=-1).real
-
-    return Etdrk4Coefficients(
-        e=jnp.exp(z),
-        e2=jnp.exp(z / 2),
-        q=mean((jnp.exp(lr / 2) - 1) / lr),
-        f1=mean((-4 - lr + elr * (4 - 3 * lr + lr**2)) / lr**3),
-        f2=mean((2 + lr + elr * (lr - 2)) / lr**3),
-        f3=mean((-4 - 3 * lr - lr**2 + elr * (4 - lr)) / lr**3),
-    )
-
-
-def etdrk4_step(v: jax.Array, nonlinear: Callable[[jax.Array], jax.Array], c: Etdrk4Coefficients):
-    """One exponential time-differencing RK4 step (Cox & Matthews 2002; Kassam & Trefethen 2005).
-
-    Args:
-        v: state in the basis where ``L`` is diagonal.
-        nonlinear: ``N(v)``, same shape as ``v``.
-        c: coefficients from :func:`etdrk4_coefficients` for this step size.
-
-    Returns:
-        The state one step later.
-    """
-    nv = nonlinear(v)
-    a = c.e2 * v + c.q * nv
-    na = nonlinear(a)
-    b = c.e2 * v + c.q * na
-    nb = nonlinear(b)
-    d = c.e2 * a + c.q * (2 * nb - nv)
-    nd = nonlinear(d)
-    return c.e * v + c.f1 * nv + 2 * c.f2 * (na + nb) + c.f3 * nd
-
-
-def step_counts(times: np.ndarray, dt_max: float) -> tuple[int, int]:
-    """Steps used by :func:`integrate_etdrk4` to hit ``times`` exactly with steps <= ``dt_max``.
-
-    Returns:
-        ``(first_steps, steps)``: steps from 0 to ``times[0]``, and steps per later interval
-        (every interval uses the same count, with its own step ``gap / steps``, so one compiled
-        loop serves all of them; very uneven ``times`` therefore cost extra steps).
-    """
-    times = np.asarray(times, dtype=float)
-
-    def count(span):
-        return math.ceil(span / dt_max - 1e-9) if span > 0 else 0
-
-    return count(times[0]), count(np.diff(times).max(initial=0.0))
-
-
-def integrate_etdrk4(
-    v0: jax.Array,
-    times: jax.Array,
-    lin: jax.Array,
-    nonlinear: Callable[[jax.Array], jax.Array],
-    *,
-    first_steps: int,
-    steps: int,
-) -> jax.Array:
-    """Integrate ``v' = L v + N(v)`` from ``v(0) = v0`` and return ``v`` at each of ``times``.
-
-    ``times[0]`` is reached in ``first_steps`` equal steps and each later interval in ``steps``
-    equal steps (see :func:`step_counts`), so output times are hit exactly and nothing is
-    interpolated in time. The interval loop is a ``lax.scan`` whose body is rematerialised
-    (``jax.checkpoint``), so reverse-mode memory grows with ``len(times)``, not with the number
-    of steps. Warns (when traced) if JAX runs in float32.
-
-    Args:
-        v0: initial state.
-        times: sorted non-decreasing output times, ``times[0] >= 0`` (may be traced).
-        lin: diagonal of ``L``, broadcastable to ``v0``.
-        nonlinear: ``N(v)``.
-        first_steps: static step count for ``[0, times[0]]``.
-        steps: static step count for each later interval.
-
-    Returns:
-        Array of shape ``(len(times),) + v0.shape``.
-    """
-    if not jax.config.jax_enable_x64:
-        warnings.warn("integrate_etdrk4: running in float32; wrap the call in "
-                      "`with jax.enable_x64(True):` for float64 reference accuracy", stacklevel=2)
-
-    def advance(v, span, count):
-        if count == 0:
-            return v
-        coefficients = etdrk4_coefficients(lin, span / count)
-        return jax.lax.fori_loop(0, count, lambda _, w: etdrk4_step(w, nonlinear, coefficients), v)
-
-    @jax.checkpoint
-    def interval(v, gap):
-        v = advance(v, gap, steps)
-        return v, v
-
-    first = advance(v0, times[0], first_steps)
-    _, rest = jax.lax.scan(interval, first, jnp.diff(times))
-    return jnp.concatenate([first[None], rest])
-
-
-def check_points(name: str, values, *, low: float = -np.inf, high: float = np.inf,
-                 non_decreasing: bool = False) -> np.ndarray:
-    """Validate a 1-D, non-empty, finite float array with values in ``[low, high]``.
-
-    Raises:
-        ValueError: naming ``name``, what was expected and what was given.
-    """
-    array = np.asarray(values, dtype=float)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name}: expected a non-empty 1-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = int((~np.isfinite(array)).sum())
-        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
-    if array.min() < low or array.max() > high:
-        raise ValueError(
-            f"{name}: expected values in [{low}, {high}], got range [{array.min()}, {array.max()}]"
-        )
-    if non_decreasing and np.any(np.diff(array) < 0):
-        first = int(np.argmax(np.diff(array) < 0))
-        raise ValueError(
-            f"{name}: expected non-decreasing values, got {name}[{first}] = {array[first]} > "
-            f"{name}[{first + 1}] = {array[first + 1]}"
-        )
-    return array
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. Burgers: Fourier pseudo-spectral + ETDRK4
+# 1. Burgers: Fourier pseudo-spectral + ETDRK4
 # ---------------------------------------------------------------------------------------------
 
 
@@ -396,7 +225,7 @@ def _check_resolved(u: np.ndarray, nu: float, resolution: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. Exact solution (Cole-Hopf)
+# 2. Exact solution (Cole-Hopf)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -445,7 +274,7 @@ def cole_hopf(nu, x, t, *, quadrature_points: int = 200) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# 4. Problems: forward (reconstruct u) and inverse (infer nu) from sparse noisy observations
+# 3. Problems: forward (reconstruct u) and inverse (infer nu) from sparse noisy observations
 # ---------------------------------------------------------------------------------------------
 
 _SIZES = {  # mode -> (observations forward, inverse, fixed collocation points, fresh points per training step)
@@ -481,7 +310,7 @@ cross that gap itself: it moves ~0.1-0.2% in nu per chain in this budget. Defaul
 minutes per problem for all three methods on 2 cores, NUTS about 6 of them."""
 
 
-def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,
              nu: float, t_max: float, num_x: int, num_t: int):
     from uqlab.problems import pde
 
@@ -518,13 +347,13 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         f"burgers-{'inverse' if inverse else 'forward'}", points=points, field=field, grid_shape=(num_t, num_x),
         test_index=pde.subgrid((num_t, num_x), (4, 4)), collocation=collocation, num_obs=num_obs, noise=noise,
         rng=rng, make_model=make_model, mode=mode, nu=nu, inverse=inverse, settings=pde.method_settings(mode, *ADAM_STEPS[mode], lbfgs_steps=LBFGS_STEPS[mode], num_warmup=150 if mode == "default" else None),
-        widths=WIDTHS[mode], description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
+        widths=WIDTHS[mode], observations=observations, noise_seed=noise_seed, description=f"Burgers ({kind}), nu={nu:.4g}, {num_obs} observations, {noise:.0%} noise",
     )
 
 
 def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.02, num_collocation: int | None = None, nu: float = NU_CLASSIC,
-            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101, observations: dict | None = None):
     """Forward Burgers problem: reconstruct ``u(t, x)`` from sparse noisy observations, ``nu`` known.
 
     Observations are ``num_obs`` points of the ``num_t x num_x`` reference grid (:func:`solve`)
@@ -541,21 +370,27 @@ def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: 
             ones instead: 1000 default, 4000 full (at most ``num_collocation``).
         nu: the viscosity, > 0.
         t_max, num_x, num_t: the reference grid on ``[-1, 1] x [0, t_max]``.
+        observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
+            the generated ones (see :func:`uqlab.problems.pde.build`).
 
     Raises:
         ValueError: naming a bad argument.
     """
     return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t,
+                    observations=observations)
 
 
 def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.01, num_collocation: int | None = None, nu: float = NU_CLASSIC,
-            t_max: float = 1.0, num_x: int = 256, num_t: int = 101):
+            t_max: float = 1.0, num_x: int = 256, num_t: int = 101, observations: dict | None = None,
+            noise_seed: int | None = None):
     """Inverse Burgers problem: infer ``nu`` (prior ``log nu ~ N(log 0.01, 1)``) and ``u``.
 
     As :func:`forward` (``num_obs`` None: 500 quick, 2000 default and full; 1% noise), with
-    ``quantities=("nu",)`` scored against the true ``nu``.
+    ``quantities=("nu",)`` scored against the true ``nu``. ``noise_seed`` redraws only the
+    observation noise (same points), for coverage studies over replicated data.
     """
     return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, num_x=num_x, num_t=num_t,
+                    observations=observations, noise_seed=noise_seed)

@@ -11,8 +11,9 @@ w(x_i, y_j)`` with ``x_i = 2 pi i / n`` ("ij" indexing).
 Method: Fourier pseudo-spectral (``rfft2``) with the 2/3-rule dealiasing of the advection term
 (Orszag 1971), and ETDRK4 in time (Cox & Matthews 2002; Kassam & Trefethen 2005), which
 integrates the linear part ``-nu |k|^2 - drag`` exactly and the advection and forcing with
-fourth order; the integrator is shared with :mod:`uqlab.problems.burgers`. Output times are hit
-exactly by adjusting the step per output interval. Everything is JAX, so :func:`solve_jax` is
+fourth order; the integrator and the Fourier operators (stream function, velocity, random
+initial fields) are in :mod:`uqlab.problems.spectral`. Output times are hit exactly by
+adjusting the step per output interval. Everything is JAX, so :func:`solve_jax` is
 differentiable with respect to ``nu``, ``drag``, the forcing field and the initial vorticity.
 
 Cases: Kolmogorov flow (forcing ``A sin(k y)`` plus linear drag, the benchmark of Kochkov et al.
@@ -48,15 +49,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from uqlab._validate import check_choice, check_finite, check_positive, check_positive_int
-from uqlab.problems.burgers import check_points, integrate_etdrk4, step_counts
+from uqlab.problems import spectral
 
 __all__ = [
     "Forcing",
     "kolmogorov",
-    "coordinates",
-    "stream_function",
-    "velocity",
-    "random_vorticity",
     "taylor_green",
     "COURANT_STABLE",
     "cfl_time_step",
@@ -96,7 +93,7 @@ class Forcing:
         """The forcing field on the ``n x n`` grid (zeros when ``field`` is None)."""
         if self.field is None:
             return np.zeros((n, n))
-        x, y = np.meshgrid(coordinates(n), coordinates(n), indexing="ij")
+        x, y = np.meshgrid(spectral.coordinates(n), spectral.coordinates(n), indexing="ij")
         values = np.asarray(self.field(x, y), dtype=float)
         if values.shape != (n, n):
             raise ValueError(f"forcing: expected field(x, y) of shape {(n, n)}, got {values.shape}")
@@ -126,82 +123,8 @@ def _as_forcing(forcing) -> Forcing:
 
 
 # ---------------------------------------------------------------------------------------------
-# Spectral helpers (numpy or JAX arrays alike)
+# Exact solution
 # ---------------------------------------------------------------------------------------------
-
-
-def coordinates(n: int) -> np.ndarray:
-    """Grid coordinates ``2 pi j / n``, ``j = 0..n-1``, for either axis."""
-    return 2 * np.pi * np.arange(n) / n
-
-
-def _modes(n: int):
-    """``rfft2`` wavenumbers ``kx (n, 1)``, ``ky (1, n//2+1)``, ``1/|k|^2`` (0 at k = 0), the
-    derivative wavenumbers (Nyquist zeroed) and the 2/3-rule mask ``|kx|, |ky| < n/3``."""
-    kx = np.fft.fftfreq(n, 1.0 / n)[:, None]
-    ky = np.fft.rfftfreq(n, 1.0 / n)[None, :]
-    k2 = kx**2 + ky**2
-    inv_k2 = np.divide(1.0, k2, out=np.zeros_like(k2), where=k2 > 0)
-    dx, dy = (np.where(np.abs(k) == n // 2, 0.0, k) for k in (kx, ky))
-    mask = (np.abs(kx) < n / 3) & (ky < n / 3)
-    return kx, ky, inv_k2, dx, dy, mask
-
-
-def _namespace(w):
-    return jnp if isinstance(w, jax.Array) else np
-
-
-def _velocity_hat(w_hat, n: int, xp):
-    """``(u, v) = (psi_y, -psi_x)`` on the grid from ``w_hat = rfft2(w)``."""
-    _, _, inv_k2, dx, dy, _ = _modes(n)
-    psi_hat = w_hat * inv_k2
-    return xp.fft.irfft2(1j * dy * psi_hat, s=(n, n)), xp.fft.irfft2(-1j * dx * psi_hat, s=(n, n))
-
-
-def stream_function(w):
-    """Stream function ``psi`` with ``-lap(psi) = w`` and zero mean, shape ``(..., n, n)``.
-
-    Works on numpy (returns numpy) and JAX arrays (returns JAX, differentiable).
-    """
-    xp = _namespace(w)
-    n = w.shape[-1]
-    return xp.fft.irfft2(xp.fft.rfft2(w) * _modes(n)[2], s=(n, n))
-
-
-def velocity(w):
-    """Divergence-free velocity ``(u, v) = (psi_y, -psi_x)`` from vorticity ``w (..., n, n)``.
-
-    Works on numpy (returns numpy) and JAX arrays (returns JAX, differentiable). The mean flow is
-    taken to be zero (vorticity does not determine it).
-    """
-    xp = _namespace(w)
-    return _velocity_hat(xp.fft.rfft2(w), w.shape[-1], xp)
-
-
-def random_vorticity(n: int = 64, seed: int = 0, *, alpha: float = 2.5, tau: float = 3.0,
-                     rms: float = 1.0) -> np.ndarray:
-    """Seeded Gaussian random field with covariance proportional to ``(-lap + tau^2)^-alpha``.
-
-    The field of Li et al. (2021) used for Navier-Stokes initial data: white noise filtered by
-    ``(|k|^2 + tau^2)^(-alpha/2)``, with the mean and Nyquist modes removed (so spectral
-    derivatives of the field are exact) and the filter scaled so the expected root-mean-square
-    vorticity is ``rms`` (a fixed scale, so the field stays Gaussian).
-    ``alpha = 2.5`` gives samples in ``H^s`` for ``s < 1.5``.
-
-    Returns:
-        float64 array of shape ``(n, n)``.
-    """
-    _check_n(n)
-    check_positive("alpha", alpha)
-    check_positive("tau", tau)
-    check_positive("rms", rms)
-    k = np.fft.fftfreq(n, 1.0 / n)
-    spectrum = (k[:, None] ** 2 + k[None, :] ** 2 + tau**2) ** (-alpha / 2)
-    spectrum[0, 0] = 0.0
-    spectrum[n // 2, :] = spectrum[:, n // 2] = 0.0
-    spectrum *= rms / np.sqrt(np.mean(spectrum**2))
-    noise = np.random.default_rng(seed).standard_normal((n, n))
-    return np.fft.ifft2(np.fft.fft2(noise) * spectrum).real
 
 
 def taylor_green(nu, n: int, t, *, k: int = 1) -> np.ndarray:
@@ -214,10 +137,10 @@ def taylor_green(nu, n: int, t, *, k: int = 1) -> np.ndarray:
         float64 array of shape ``(len(t), n, n)``.
     """
     check_positive("nu", nu)
-    _check_n(n)
+    spectral.check_even_grid(n)
     check_positive_int("k", k)
-    t = check_points("t", t, low=0.0)
-    x = coordinates(n)
+    t = spectral.check_points("t", t, low=0.0)
+    x = spectral.coordinates(n)
     shape = 2 * k * np.cos(k * x)[:, None] * np.cos(k * x)[None, :]
     return shape * np.exp(-2 * k**2 * nu * t)[:, None, None]
 
@@ -229,7 +152,7 @@ def taylor_green(nu, n: int, t, *, k: int = 1) -> np.ndarray:
 
 def _speed(w: np.ndarray) -> float:
     """``max(|u| + |v|)`` over all of ``w (..., n, n)``."""
-    u, v = velocity(w)
+    u, v = spectral.velocity(w)
     return float(np.max(np.abs(u) + np.abs(v), initial=0.0))
 
 
@@ -252,7 +175,7 @@ def cfl_time_step(w: np.ndarray, nu, forcing="none", *, courant: float = 1.0) ->
     forcing = _as_forcing(forcing)
     n = w.shape[-1]
     f_hat = np.fft.rfft2(forcing.evaluate(n))
-    kx, ky, *_ = _modes(n)
+    kx, ky, *_ = spectral.wavenumbers_2d(n)
     damping = nu * (kx**2 + ky**2) + forcing.drag
     laminar = np.fft.irfft2(np.divide(f_hat, damping, out=np.zeros_like(f_hat), where=damping > 0),
                             s=(n, n))
@@ -262,17 +185,17 @@ def cfl_time_step(w: np.ndarray, nu, forcing="none", *, courant: float = 1.0) ->
 
 def _solve(nu, drag, w0, f, times, *, first_steps: int, steps: int):
     n = w0.shape[-1]
-    kx, ky, _, dx, dy, mask = _modes(n)
+    kx, ky, _, dx, dy, mask = spectral.wavenumbers_2d(n)
     f_hat = jnp.fft.rfft2(f)
 
     def nonlinear(w_hat):
-        u, v = _velocity_hat(w_hat, n, jnp)
+        u, v = spectral.velocity_hat(w_hat, n, jnp)
         wx = jnp.fft.irfft2(1j * dx * w_hat, s=(n, n))
         wy = jnp.fft.irfft2(1j * dy * w_hat, s=(n, n))
         return f_hat - mask * jnp.fft.rfft2(u * wx + v * wy)
 
     lin = -nu * (kx**2 + ky**2) - drag
-    w_hat = integrate_etdrk4(jnp.fft.rfft2(w0), times, lin, nonlinear,
+    w_hat = spectral.integrate_etdrk4(jnp.fft.rfft2(w0), times, lin, nonlinear,
                              first_steps=first_steps, steps=steps)
     return jnp.fft.irfft2(w_hat, s=(n, n))
 
@@ -294,9 +217,9 @@ def solve_jax(nu, w0, t, *, dt: float, forcing=None, drag=0.0) -> jax.Array:
     Returns:
         ``w`` of shape ``(len(t), n, n)``.
     """
-    t = check_points("t", t, low=0.0, non_decreasing=True)
+    t = spectral.check_points("t", t, low=0.0, non_decreasing=True)
     check_positive("dt", dt)
-    first_steps, steps = step_counts(t, dt)
+    first_steps, steps = spectral.step_counts(t, dt)
     real = jnp.result_type(float)  # float64 under enable_x64, else float32
     w0 = jnp.asarray(w0, dtype=real)
     f = jnp.zeros_like(w0) if forcing is None else jnp.asarray(forcing, dtype=real)
@@ -304,15 +227,9 @@ def solve_jax(nu, w0, t, *, dt: float, forcing=None, drag=0.0) -> jax.Array:
                       jnp.asarray(t, dtype=real), first_steps=first_steps, steps=steps)
 
 
-def _check_n(n) -> None:
-    check_positive_int("n", n, minimum=8)
-    if n % 2:
-        raise ValueError(f"n: expected an even grid size, got {n}")
-
-
 def _initial_vorticity(w0, n: int, seed) -> np.ndarray:
     if w0 is None:
-        return random_vorticity(n, seed)
+        return spectral.random_vorticity(n, seed)
     w0 = np.asarray(w0, dtype=float)
     if w0.shape != (n, n):
         raise ValueError(f"w0: expected shape {(n, n)} (n={n}), got {w0.shape}")
@@ -345,8 +262,8 @@ def solve(nu, *, t=(0.0, 1.0), n: int = 64, forcing="kolmogorov", w0=None, seed:
             initial field's share).
     """
     check_positive("nu", nu)
-    _check_n(n)
-    t = check_points("t", t, low=0.0, non_decreasing=True)
+    spectral.check_even_grid(n)
+    t = spectral.check_points("t", t, low=0.0, non_decreasing=True)
     forcing = _as_forcing(forcing)
     w0 = _initial_vorticity(w0, n, seed)
     limit = cfl_time_step(w0, nu, forcing, courant=COURANT_STABLE)
@@ -405,7 +322,7 @@ uses the rate of :func:`uqlab.problems.pde.method_settings` (at 0.01 the dropout
 residual biased nu 25% low in the default run, at 0.002 11% low)."""
 
 
-def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation,
+def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,
              nu: float, t_max: float, n: int, num_t: int, forcing: str):
     from uqlab.problems import pde
 
@@ -418,9 +335,9 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
     check_positive("t_max", t_max)
     check_positive_int("num_t", num_t, minimum=2)
     check_choice("forcing", forcing, {"kolmogorov", "none"})
-    w0 = random_vorticity(n, seed, alpha=4.0, tau=2.0)
+    w0 = spectral.random_vorticity(n, seed, alpha=4.0, tau=2.0)
     times, w = solve(nu, t=np.linspace(0.0, t_max, num_t), n=n, forcing=forcing, w0=w0)
-    x = coordinates(n)
+    x = spectral.coordinates(n)
     tt, xx, yy = np.meshgrid(times, x, x, indexing="ij")
     points = np.stack([xx.ravel(), yy.ravel(), tt.ravel()], axis=1)
     rng = np.random.default_rng(seed)
@@ -448,6 +365,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
         test_index=pde.subgrid((num_t, n, n), (1, 2, 2)), collocation=collocation, num_obs=num_obs,
         noise=noise, rng=rng, make_model=make_model, mode=mode, nu=float(nu), inverse=inverse,
         settings=pde.method_settings(mode, *ADAM_STEPS[mode], num_warmup=150 if mode == "default" else None), widths=WIDTHS[mode],
+        observations=observations, noise_seed=noise_seed,
         description=f"2-D Navier-Stokes vorticity ({kind}, {forcing} forcing), nu={nu:.4g}, {n}x{n}x{num_t} grid, "
         f"{num_obs} observations, {noise:.0%} noise",
     )
@@ -455,7 +373,7 @@ def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, nois
 
 def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.02, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
-            n: int = 32, num_t: int = 5, forcing: str = "none"):
+            n: int = 32, num_t: int = 5, forcing: str = "none", observations: dict | None = None):
     """Forward Navier-Stokes problem: reconstruct ``w(t, x, y)`` from sparse noisy vorticity.
 
     The reference is :func:`solve` on an ``n x n`` grid at ``num_t`` times in ``[0, t_max]``
@@ -472,21 +390,27 @@ def forward(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: 
         nu: viscosity, > 0.
         t_max, n, num_t: time span, grid size and number of snapshots.
         forcing: "none" or "kolmogorov".
+        observations: the user's own measurements ``{"x": (n, d_in), "y": (n, 1)}`` in place of
+            the generated ones (see :func:`uqlab.problems.pde.build`).
 
     Raises:
         ValueError: naming a bad argument.
     """
     return _problem(False, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing,
+                    observations=observations)
 
 
 def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, num_obs: int | None = None,
             noise: float = 0.01, num_collocation: int | None = None, nu: float = 0.05, t_max: float = 1.0,
-            n: int = 32, num_t: int = 5, forcing: str = "none"):
+            n: int = 32, num_t: int = 5, forcing: str = "none", observations: dict | None = None,
+            noise_seed: int | None = None):
     """Inverse Navier-Stokes problem: infer the viscosity (prior ``log nu ~ N(log 0.05, 1)``).
 
     As :func:`forward` (``num_obs`` None: 600 quick, 2000 default, 4000 full; 1% noise), with
-    ``quantities=("nu",)`` scored against the true ``nu``.
+    ``quantities=("nu",)`` scored against the true ``nu``. ``noise_seed`` redraws only the
+    observation noise (same points), for coverage studies over replicated data.
     """
     return _problem(True, seed=seed, quick=quick, full=full, num_obs=num_obs, noise=noise,
-                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing)
+                    num_collocation=num_collocation, nu=nu, t_max=t_max, n=n, num_t=num_t, forcing=forcing,
+                    observations=observations, noise_seed=noise_seed)

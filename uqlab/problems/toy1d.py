@@ -70,7 +70,8 @@ def make(*, seed: int = 0, quick: bool = False, num_train: int | None = None, nu
             "ensemble": {"num_members": 5, "num_steps": 3000},
             "mc_dropout": {"num_steps": 3000, "dropout_rate": 0.05},
         }
-    truth = {"f_test": true_function(x_test), "noise_test": noise_scale(x_test), "gap": (-1.0, 1.0)}
+    regions = {"training range": [[-4.0, -1.0], [1.0, 4.0]], "gap": [[-1.0, 1.0]], "extrapolation": [[None, -4.0], [4.0, None]]}
+    truth = {"f_test": true_function(x_test), "noise_test": noise_scale(x_test), "gap": (-1.0, 1.0), "regions": regions}
     return Problem(
         "toy1d", data, make_model, settings, truth, "1-D heteroscedastic regression with a gap in [-1, 1]",
         method_models=dict.fromkeys(("gp", "gp_nuts", "svgp"), make_gp),
