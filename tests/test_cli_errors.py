@@ -33,7 +33,7 @@ def test_compare_bad_arguments(args, match, capsys, tmp_path):
 
 
 def test_compare_checks_the_output_folder_before_fitting(capsys, tmp_path, monkeypatch):
-    import uqlab.diagnostics.compare as compare_module
+    import uqlab.study as compare_module
 
     monkeypatch.setattr(compare_module, "compare", lambda *a, **k: pytest.fail("fitted before checking --out"))
     (tmp_path / "file").write_text("x")

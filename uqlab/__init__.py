@@ -45,7 +45,7 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
         A Posterior with ``predict(x) -> Predictive``.
     """
     from uqlab._convert import as_key
-    from uqlab._validate import check_model_data
+    from uqlab.data import check_model_data
     from uqlab.inference.registry import make_method
     from uqlab.inference.torch.dispatch import route
 

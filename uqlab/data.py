@@ -13,7 +13,7 @@ import numpy as np
 
 from uqlab._validate import check_finite
 
-__all__ = ["Dataset", "Scaler", "as_2d", "check_batch_size", "draw_minibatch"]
+__all__ = ["Dataset", "Scaler", "as_2d", "check_batch_size", "check_model_data", "draw_minibatch"]
 
 
 def as_2d(name: str, array, *, num_rows: int | None = None) -> np.ndarray:
@@ -204,3 +204,45 @@ def draw_minibatch(key, x, y, batch_size: int | None) -> dict:
 
     index = jax.random.choice(key, x.shape[0], (batch_size,), replace=False)
     return {"x": x[index], "y": y[index]}
+
+
+def check_model_data(model, data) -> None:
+    """Raise ``ValueError`` if ``model``'s input or output width differs from ``data``'s columns.
+
+    Models that declare their widths (``check_inputs(d_in, d_out)``, e.g. a GP) check themselves;
+    for a JAX model under the uqlab contract (``init``/``apply``) the output shape of
+    ``apply(init(key), x[:1])`` is computed abstractly with ``jax.eval_shape`` (no arithmetic, no
+    compilation). Anything else (NumPyro models, log densities, torch modules, task collections)
+    is left to its method.
+    """
+    if not isinstance(data, Dataset):
+        return
+    d_in, d_out = data.dims
+    if hasattr(model, "check_inputs"):
+        model.check_inputs(d_in, d_out)
+        return
+    if not (callable(getattr(model, "init", None)) and callable(getattr(model, "apply", None))) or _is_torch(model):
+        return
+    import jax
+
+    declared = getattr(model, "d_in", None)
+    name = type(model).__name__
+    try:
+        out = jax.eval_shape(lambda key, x: model.apply(model.init(key), x), jax.random.PRNGKey(0), data.x[:1])
+    except (TypeError, ValueError) as err:
+        expected = f"{declared}" if isinstance(declared, int) else "another number of"
+        raise ValueError(
+            f"x: the model ({name}) expects {expected} input columns, got x with {d_in} "
+            f"(applying the model to one row failed: {str(err).splitlines()[0][:200]})"
+        ) from None
+    loc = out[0] if isinstance(out, (tuple, list)) else out
+    if getattr(loc, "ndim", 0) != 2 or loc.shape[1] != d_out:
+        raise ValueError(
+            f"y: the model ({name}) predicts {loc.shape[-1] if getattr(loc, 'ndim', 0) else 'scalar'} output "
+            f"column(s) (loc of shape {tuple(loc.shape)} for one input row), but y has {d_out} column(s)"
+        )
+
+
+def _is_torch(model) -> bool:
+    """A torch module or a uqlab torch model (``uqlab.models.torch``): checked by its own method."""
+    return any(c.__module__.split(".")[0] == "torch" or ".torch" in c.__module__ for c in type(model).__mro__)
