@@ -102,6 +102,20 @@ def _():
     return fit_predict(BayesianMLP(widths=(4,)), tiny(), ensemble(learning_rate=1e6, num_steps=50))
 
 
+for label, lik in [("heteroscedastic", "Heteroscedastic()"), ("fixed noise 0.1", "Gaussian(noise_scale=0.1)")]:
+    @case("numerics", f"ensemble learning_rate=1e6, {label} likelihood, 200 steps")
+    def _(lik=lik):
+        from uqlab.diagnostics import metrics
+        from uqlab.models import Gaussian, Heteroscedastic  # noqa: F401 - used by eval
+
+        data = uqlab.problems.load("toy1d", quick=True).data
+        model = BayesianMLP(widths=(50,), likelihood=eval(lik))
+        post = uqlab.fit(model, data, ensemble(learning_rate=1e6, num_steps=200), key=0)
+        losses = np.asarray(post.info["losses"])
+        return (f"fit ok; test RMSE {metrics.rmse(post.predict(data.x_test), data.y_test):.3g}; "
+                f"loss {losses[0].max():.3g} -> {losses[-1].max():.3g}")
+
+
 @case("numerics", "burgers.solve nu=1e-5, default resolution")
 def _():
     from uqlab.problems import burgers
@@ -116,6 +130,14 @@ def _():
 
     u = burgers.solve(burgers.NU_CLASSIC, np.linspace(-1, 1, 101), [0.0, 0.5, 1.0], resolution=32)
     return f"returned; finite {np.isfinite(u).all()}, max|u| {np.nanmax(np.abs(u)):.3g}"
+
+
+@case("numerics", "burgers.solve nu=0.01/pi, resolution=64")
+def _():
+    from uqlab.problems import burgers
+
+    u = burgers.solve(burgers.NU_CLASSIC, np.linspace(-1, 1, 101), [0.0, 0.5, 1.0], resolution=64)
+    return f"returned; finite {np.isfinite(u).all()}, max|u| {np.nanmax(np.abs(u)):.3g} (exact solution: <= 1)"
 
 
 @case("numerics", "navier_stokes.solve nu=1e-5, n=16")
@@ -377,13 +399,19 @@ def _():
 
 
 # --- saved comparisons and checkpoints ------------------------------------------------------
+def load_comparison(folder):
+    try:
+        from uqlab.diagnostics.compare import load_comparison as load
+    except ImportError:  # uqlab 0.1.0 (the "before" run)
+        from uqlab.diagnostics.store import load_comparison as load
+    return load(folder)
+
+
 def comparison_folder(name):
     import shutil
 
     folder = WORK / name
     shutil.copytree(ROOT / "tests" / "data" / "comparison_v1", folder)
-    from uqlab.diagnostics.compare import load_comparison
-
     load_comparison(folder).save(folder)  # rewrite in the current format
     return folder
 
@@ -391,8 +419,6 @@ def comparison_folder(name):
 @case("comparison file", "one byte of predictives.nc changed")
 def _():
     import h5py
-
-    from uqlab.diagnostics.compare import load_comparison
 
     folder = comparison_folder("cmp_bytes")
     with h5py.File(folder / "predictives.nc", "r") as f:
@@ -406,8 +432,6 @@ def _():
 
 @case("comparison file", "meta.json not JSON")
 def _():
-    from uqlab.diagnostics.compare import load_comparison
-
     folder = comparison_folder("cmp_json")
     (folder / "meta.json").write_text("{oops")
     load_comparison(folder)
@@ -416,8 +440,6 @@ def _():
 
 @case("comparison file", 'meta.json without "methods"')
 def _():
-    from uqlab.diagnostics.compare import load_comparison
-
     folder = comparison_folder("cmp_key")
     meta = json.loads((folder / "meta.json").read_text())
     meta.pop("methods")
