@@ -27,6 +27,8 @@ METHODS: dict[str, str] = {
     "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
     "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
     "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",
+    "torch_vi_meanfield": "uqlab.inference.torch.vi:TorchMeanFieldVI",
+    "torch_vi_fullrank": "uqlab.inference.torch.vi:TorchFullRankVI",
 }
 
 
