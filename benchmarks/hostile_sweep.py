@@ -6,8 +6,11 @@ Each case is a careful user's or an attacker's input. The outcome is one of
 * ``error``: an exception; its type and first line are recorded so a reader can judge whether it
   names the argument or file and what was expected.
 
-Run ``PYTHONPATH=$PWD python benchmarks/hostile_sweep.py LABEL`` (e.g. ``before`` / ``after``);
-writes ``benchmarks/results/hostile_sweep_LABEL.json`` and prints a table. About 2 minutes.
+Run ``PYTHONPATH=$PWD python benchmarks/hostile_sweep.py LABEL [FILTER]`` (e.g. ``before`` /
+``after``); writes ``benchmarks/results/hostile_sweep_LABEL.json`` and prints a table. About 3
+minutes. ``python benchmarks/hostile_sweep.py --table before after`` prints the two runs side by
+side as a markdown table (``docs/hostile-sweep.md``). The ``before`` run used the code of commit
+c130f79 (``git archive c130f79``, this script and ``tests/data`` copied in).
 """
 
 from __future__ import annotations
@@ -465,6 +468,23 @@ def _():
     return f"resumed at step {step}; carry equal {bool(np.array_equal(carry['a'], np.arange(64.0)))}"
 
 
+@case("checkpoint file", "a saved carry changed, zip rewritten with valid CRCs")
+def _():
+    import jax.numpy as jnp
+
+    from uqlab.inference.checkpoint import Checkpoint
+
+    path = WORK / "ckpt2.npz"
+    fingerprint = {"method": {}, "model": {}, "data": "d", "key": [0, 0]}
+    Checkpoint(path, fingerprint).save("phase", 3, {"a": jnp.arange(8.0)}, None)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["phase/carry/0"] = arrays["phase/carry/0"] + 1
+    np.savez(path, **arrays)
+    step, carry, _ = Checkpoint(path, fingerprint).restore("phase", {"a": jnp.zeros(8)}, None)
+    return f"resumed at step {step}; carry equal {bool(np.array_equal(carry['a'], np.arange(8.0)))}"
+
+
 # --- command line ---------------------------------------------------------------------------
 def cli(*args, timeout=600):
     run = subprocess.run([sys.executable, "-m", "uqlab", *args], env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -540,5 +560,21 @@ def main(label):
     print(f"wrote {out}")
 
 
+def table(before: str, after: str) -> None:
+    """Print the runs ``before`` and ``after`` side by side (markdown), matched by group and case."""
+    def load(label):
+        data = json.loads((ROOT / "benchmarks" / "results" / f"hostile_sweep_{label}.json").read_text())
+        return {(r["group"], r["case"]): r["outcome"] for r in data["results"]}
+
+    old, new = load(before), load(after)
+    cell = lambda text: text.replace("|", "/").replace("\n", " ")[:230]  # noqa: E731
+    print(f"| input | {before} | {after} |\n|---|---|---|")
+    for key in dict.fromkeys([*old, *new]):
+        print(f"| {key[0]}: {key[1]} | {cell(old.get(key, 'not run'))} | {cell(new.get(key, 'not run'))} |")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "run")
+    if sys.argv[1:2] == ["--table"]:
+        table(*sys.argv[2:4])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "run")
