@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def main() -> None:
@@ -50,6 +50,7 @@ def main() -> None:
     if args.first_fit:
         return first_fit(args)
     setup_jax_cache()
+    load_before = load_average()
 
     import blackjax
     import jax
@@ -133,11 +134,6 @@ def main() -> None:
         loc = jax.vmap(lambda p: model.apply(p, x_eval)[0])(flat)
         return float(np.median(chain_diagnostics(np.asarray(loc).reshape(args.chains, args.samples, -1))["ess_bulk"]))
 
-    def timed(run):
-        start = time.perf_counter()
-        out = jax.block_until_ready(run())
-        return time.perf_counter() - start, out
-
     full = {"uqlab": uqlab_full, "blackjax": raw_full, "numpyro": numpyro_full}
     sampling = {"uqlab": uqlab_sampling_only, "blackjax": raw_sampling_only}
     for run in [*full.values(), *sampling.values()]:  # fill the compilation cache, untimed
@@ -146,11 +142,11 @@ def main() -> None:
     results = {}
     for _ in range(args.repeats):
         for name in full:
-            seconds, (draws, grads) = timed(full[name])
+            (draws, grads), seconds, _ = timed(full[name])
             times[f"full:{name}"].append(seconds)
             results[name] = {"grads": grads, "ess": prediction_ess(draws)}
         for name in sampling:
-            seconds, draws = timed(sampling[name])
+            draws, seconds, _ = timed(sampling[name])
             times[f"sampling:{name}"].append(seconds)
             results[f"draws:{name}"] = draws
     # Same tuning and keys: the chains agree until float rounding (XLA fuses the two loops
@@ -176,10 +172,10 @@ def main() -> None:
     print(f"same-tuning sampling ratio uqlab / raw BlackJAX: {sampling_ratio:.3f}; max |first draw difference|: {first_draw_gap:.2e}")
     fresh = fresh_processes(args) if args.fresh else None
     save("nuts_vs_blackjax", {
-        "settings": vars(args), "load_average_1min": os.getloadavg()[0], "rows": rows,
+        "settings": vars(args), "rows": rows,
         "full_ratio": full_ratio, "sampling_ratio": sampling_ratio, "first_draw_max_abs_difference": first_draw_gap,
         "pred_ess_per_s_ratio_vs_numpyro": ess_ratio, "first_fit_fresh_process_s": fresh,
-    })
+    }, load_before=load_before)
 
 
 def fresh_processes(args) -> dict:

@@ -16,10 +16,8 @@ the predictions via ArviZ), and separately the driver's sampling phase alone
 from __future__ import annotations
 
 import argparse
-import os
-import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def main() -> None:
@@ -32,7 +30,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     setup_jax_cache()
-    load_before = os.getloadavg()
+    load_before = load_average()
 
     import blackjax
     import jax
@@ -91,9 +89,7 @@ def main() -> None:
         times = {"uqlab": [], "raw": []}
         for _ in range(args.repeats):
             for label, fn in (("uqlab", uqlab_run), ("raw", raw_run)):
-                start = time.perf_counter()
-                jax.block_until_ready(fn())
-                times[label].append(time.perf_counter() - start)
+                times[label].append(timed(fn).seconds)
         uq, rw = steps / np.median(times["uqlab"]), steps / np.median(times["raw"])
         phase = steps / np.median(phases[1:])
         rows.append({"sampler": name, "chains": args.chains, "steps": steps, "uqlab_steps_per_s": uq,
