@@ -21,12 +21,10 @@ Results go to ``benchmarks/results/gp_libraries.json`` with the 1-minute load av
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import time
 
 import numpy as np
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 from gp_benchmarks import make_data
 
 D = 8
@@ -75,9 +73,8 @@ def fit(value_and_grad, theta0, max_iter):
         value, grad = value_and_grad(theta)
         return -float(value), -np.asarray(grad, np.float64)
 
-    start = time.perf_counter()
-    result = minimize(objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
-    return result.x, -float(result.fun), int(result.nit), count[0], time.perf_counter() - start
+    result, seconds, _ = timed(minimize, objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    return result.x, -float(result.fun), int(result.nit), count[0], seconds
 
 
 def main():
@@ -91,7 +88,7 @@ def main():
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    load_before = os.getloadavg()
+    load_before = load_average()
     x, y, _, _ = make_data(max(args.sizes), 10)
     x = (x - x.mean(0)) / x.std(0)
     y = (y - y.mean()) / y.std()
@@ -105,12 +102,10 @@ def main():
             at_start[name] = float(jax.block_until_ready(f(theta0))[0])
         for _ in range(args.reps):  # interleaved timing
             for name, f in functions.items():
-                start = time.perf_counter()
-                jax.block_until_ready(f(theta0))
-                times[name].append(time.perf_counter() - start)
+                times[name].append(timed(f, theta0).seconds)
         max_iter = args.iters if n == min(args.sizes) else args.iters_large
         for name, f in functions.items():
-            load = os.getloadavg()[0]
+            load = load_average()[0]
             _, lml, nit, nev, seconds = fit(f, theta0, max_iter)
             rows.append({"library": name, "n": n, "s_per_eval": statistics.median(times[name]),
                          "s_per_eval_min": min(times[name]), "lml_at_start": at_start[name],

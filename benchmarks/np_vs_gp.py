@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import tempfile
 import time
 
 import numpy as np
-from _common import RESULTS, print_table, save, setup_jax_cache
+from _common import RESULTS, load_average, print_table, save, setup_jax_cache
 
 FAMILIES = ("rbf", "matern52", "periodic")
 
@@ -137,7 +136,7 @@ def train_and_score(spec: str, args) -> dict:
         steps += args.segment_steps
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         ours, true, count = heldout_scores(model, carry[0], tasks, test_batch, jax.random.PRNGKey(2), 32)
-        point = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu, "load_1min": os.getloadavg()[0],
+        point = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu, "load_1min": load_average()[0],
                  "train_loss_last_segment": float(values.mean()), **summarise(ours, true, count, family)}
         curve.append(point)
         print(f"{spec}: {steps} steps, cpu {cpu:.0f}s wall {wall:.0f}s load {point['load_1min']:.1f} "

@@ -20,10 +20,8 @@ so the persistent compilation cache is warm for both and machine noise hits both
 from __future__ import annotations
 
 import argparse
-import os
-import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def main() -> None:
@@ -35,6 +33,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     setup_jax_cache()
+    load_before = load_average()
 
     import blackjax
     import jax
@@ -108,11 +107,6 @@ def main() -> None:
         loc = jax.vmap(lambda p: model.apply(p, x_eval)[0])(flat)
         return float(np.median(chain_diagnostics(np.asarray(loc).reshape(args.chains, args.samples, -1))["ess_bulk"]))
 
-    def timed(run):
-        start = time.perf_counter()
-        out = jax.block_until_ready(run())
-        return time.perf_counter() - start, out
-
     full = {"uqlab": uqlab_full, "blackjax": raw_full}
     sampling = {"uqlab": uqlab_sampling_only, "blackjax": raw_sampling_only}
     for run in [*full.values(), *sampling.values()]:  # fill the compilation cache, untimed
@@ -121,11 +115,11 @@ def main() -> None:
     results = {}
     for _ in range(args.repeats):
         for name in full:
-            seconds, (draws, grads) = timed(full[name])
+            (draws, grads), seconds, _ = timed(full[name])
             times[f"full:{name}"].append(seconds)
             results[name] = {"grads": grads, "ess": prediction_ess(draws)}
         for name in sampling:
-            seconds, draws = timed(sampling[name])
+            draws, seconds, _ = timed(sampling[name])
             times[f"sampling:{name}"].append(seconds)
             results[f"draws:{name}"] = draws
     # Same tuning and keys: the chains agree until float rounding (XLA fuses the two loops
@@ -148,9 +142,9 @@ def main() -> None:
     print(f"full run wall-time ratio uqlab / raw BlackJAX: {full_ratio:.3f} (target <= 1.05)")
     print(f"same-tuning sampling ratio uqlab / raw BlackJAX: {sampling_ratio:.3f}; max |first draw difference|: {first_draw_gap:.2e}")
     save("nuts_vs_blackjax", {
-        "settings": vars(args), "load_average_1min": os.getloadavg()[0], "rows": rows,
+        "settings": vars(args), "rows": rows,
         "full_ratio": full_ratio, "sampling_ratio": sampling_ratio, "first_draw_max_abs_difference": first_draw_gap,
-    })
+    }, load_before=load_before)
 
 
 if __name__ == "__main__":

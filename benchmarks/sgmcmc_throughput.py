@@ -13,10 +13,8 @@ Reported: steps per second (one step = one update of every chain) and the ratio 
 from __future__ import annotations
 
 import argparse
-import os
-import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def main() -> None:
@@ -29,7 +27,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     setup_jax_cache()
-    load_before = os.getloadavg()
+    load_before = load_average()
 
     import blackjax
     import jax
@@ -84,9 +82,7 @@ def main() -> None:
         times = {"uqlab": [], "raw": []}
         for _ in range(args.repeats):
             for label, fn in (("uqlab", uqlab_run), ("raw", raw_run)):
-                start = time.perf_counter()
-                jax.block_until_ready(fn())
-                times[label].append(time.perf_counter() - start)
+                times[label].append(timed(fn).seconds)
         uq, rw = steps / np.median(times["uqlab"]), steps / np.median(times["raw"])
         rows.append({"sampler": name, "chains": args.chains, "steps": steps, "uqlab_steps_per_s": uq,
                      "raw_steps_per_s": rw, "ratio": uq / rw})

@@ -52,14 +52,7 @@ from uqlab._validate import check_choice, check_finite, check_positive, check_po
 from uqlab.problems import spectral
 
 __all__ = [
-    "Forcing",
-    "kolmogorov",
-    "taylor_green",
-    "COURANT_STABLE",
-    "cfl_time_step",
-    "solve_jax",
-    "solve",
-    "forward",
+    "Forcing", "kolmogorov", "taylor_green", "COURANT_STABLE", "cfl_time_step", "solve_jax", "solve", "forward",
     "inverse",
 ]
 
@@ -304,8 +297,8 @@ ADAM_STEPS = {"quick": (800, 800), "default": (3000, 6000), "full": (20000, 2000
 """Adam steps per mode (see :data:`uqlab.problems.burgers.ADAM_STEPS`): as for Burgers, NUTS
 chains start from Adam-optimised prior draws (from the prior they need most of the warmup to
 reach the typical set), collocation points are resampled in every training step, and MC dropout
-uses the rate of :func:`uqlab.problems.pde.method_settings` (at 0.01 the dropout noise in the
-residual biased nu 25% low in the default run, at 0.002 11% low)."""
+uses the rate of :func:`uqlab.problems.pde.method_settings` (dropout noise in the residual
+biases nu; see ``docs/measurements.md``)."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,
