@@ -30,7 +30,7 @@ import uqlab
 from uqlab.diagnostics.report import Report
 
 SMOKE = os.environ.get("UQLAB_TUTORIAL_SMOKE") == "1"
-problem = uqlab.problems.load("diffusion-reaction-inverse", quick=True)
+problem = uqlab.problems.load("diffusion-reaction-inverse", quick=True)  # quick=False: the default sizes (much longer runs)
 print(problem.description)
 print("truth:", problem.truth["k"] if "k" in problem.truth else problem.truth)
 
@@ -67,9 +67,10 @@ for method, rows in report.to_dict()["coefficients"].items():
 # %%
 from uqlab.coverage import coverage_study, to_text
 
-replicates = 2 if SMOKE else 8
+replicates = 1 if SMOKE else 5
+study_methods = ["ensemble", "mc_dropout"] if SMOKE else list(settings)
 study_settings = small if SMOKE else {"nuts": dict(num_warmup=60, num_samples=60), "ensemble": {}, "mc_dropout": {}}
-state = coverage_study("diffusion-reaction-inverse", list(settings), replicates=replicates, quick=True,
+state = coverage_study("diffusion-reaction-inverse", study_methods, replicates=replicates, quick=True,
                        settings=study_settings, progress=None)
 print(to_text(state))
 
