@@ -35,8 +35,9 @@ def test_notebook_is_in_sync_with_its_source_and_has_outputs(source):
         f"{target.name} differs from {source.name}: run python tutorials/regenerate.py {source.stem}")
     code = [cell for cell in committed.cells if cell.cell_type == "code"]
     assert all(cell.get("execution_count") for cell in code), f"{target.name} was not executed top to bottom"
-    assert any(output.get("data", {}).get("image/png") for cell in code for output in cell.outputs), \
-        f"{target.name} has no figure output"
+    figures = [output for cell in code for output in cell.outputs
+               if output.get("data", {}).get("image/png") or "data:image/png;base64," in output.get("data", {}).get("text/html", "")]
+    assert figures, f"{target.name} has no figure output (a PNG, or a report with embedded PNGs)"
     errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
     assert not errors, f"{target.name} holds an error output"
 
