@@ -112,6 +112,7 @@ def main():
                          "max_iter": max_iter, "iterations": nit, "evaluations": nev, "fit_s": seconds,
                          "fit_s_per_eval": seconds / nev, "fitted_lml": lml, "load_1min": load})
             print_table([rows[-1]])
+            save("gp_libraries", {"settings": vars(args), "rows": rows}, load_before=load_before)  # partial results
         base = next(r for r in rows if r["n"] == n and r["library"] == "uqlab")
         for row in rows:
             if row["n"] == n:

@@ -142,6 +142,18 @@ def _torch_laplace():
     return TorchLaplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_torch_net(), tiny_data()
 
 
+def _torch_vi_meanfield():
+    from uqlab.inference.torch.vi import TorchMeanFieldVI
+
+    return TorchMeanFieldVI(num_steps=30, batch_size=8, num_draws=10, progress=False), tiny_torch_net(), tiny_data()
+
+
+def _torch_vi_fullrank():
+    from uqlab.inference.torch.vi import TorchFullRankVI
+
+    return TorchFullRankVI(num_steps=30, num_draws=10, progress=False), tiny_torch_net(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -158,4 +170,6 @@ CASES = {
     "torch_ensemble": _torch_ensemble,
     "torch_mc_dropout": _torch_mc_dropout,
     "torch_laplace": _torch_laplace,
+    "torch_vi_meanfield": _torch_vi_meanfield,
+    "torch_vi_fullrank": _torch_vi_fullrank,
 }

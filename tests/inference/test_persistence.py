@@ -130,6 +130,7 @@ def test_newer_format_version(nuts_post, tmp_path):
 def test_loading_never_imports_foreign_classes(nuts_post, tmp_path):
     import xarray as xr
 
+    from uqlab._io import text_digest
     from uqlab.inference.serialization import from_config
 
     with pytest.raises(ValueError, match="not a uqlab class"):
@@ -140,6 +141,9 @@ def test_loading_never_imports_foreign_classes(nuts_post, tmp_path):
     meta = json.loads(evil.attrs["uqlab"])
     meta["kind"] = "subprocess:Popen"
     evil.attrs["uqlab"] = json.dumps(meta)
+    checksums = json.loads(evil.attrs["checksums"])  # an attacker can recompute the checksums too
+    checksums["uqlab"] = text_digest(evil.attrs["uqlab"])
+    evil.attrs["checksums"] = json.dumps(checksums)
     evil.to_netcdf(tmp_path / "evil.nc", engine="h5netcdf")
     with pytest.raises(ValueError, match="not a uqlab class"):
         uqlab.load(tmp_path / "evil.nc")

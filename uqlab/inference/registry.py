@@ -5,6 +5,8 @@ A new method is one file and one line here.
 
 from __future__ import annotations
 
+import dataclasses
+
 from uqlab._registry import resolve
 
 __all__ = ["METHODS", "get_method", "make_method", "method_names"]
@@ -25,6 +27,8 @@ METHODS: dict[str, str] = {
     "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
     "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
     "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",
+    "torch_vi_meanfield": "uqlab.inference.torch.vi:TorchMeanFieldVI",
+    "torch_vi_fullrank": "uqlab.inference.torch.vi:TorchFullRankVI",
 }
 
 
@@ -39,13 +43,16 @@ def get_method(name: str):
 
 
 def make_method(method, **settings):
-    """A Method from an instance, a Method class or a registered name; ``settings`` override its own."""
-    from uqlab.inference.base import Method
+    """A Method from an instance, a Method class or a registered name; ``settings`` override its own.
 
-    if isinstance(method, Method):
+    Methods are recognised by protocol (a dataclass with ``fit``), not ``isinstance(.., base.Method)``,
+    so that this table imports nothing (``inference.serialization`` reads it to name methods in files).
+    """
+    is_method = dataclasses.is_dataclass(method) and callable(getattr(method, "fit", None))
+    if is_method and not isinstance(method, type):
         if settings:
             return method.replace(**settings)
         return method
-    if isinstance(method, type) and issubclass(method, Method):
+    if is_method:
         return method(**settings)
     return get_method(method)(**settings)

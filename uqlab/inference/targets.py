@@ -74,6 +74,13 @@ class NumPyroModel:
 class NumPyroPosterior(ParticlePosterior):
     """Draws of a NumPyro model's latent sites (constrained), with a posterior predictive by site."""
 
+    @classmethod
+    def _from_state(cls, common: dict, state: dict):
+        """Rebuild; a model function handed to ``uqlab.load(path, model=fn)`` is wrapped as :class:`NumPyroModel`."""
+        model = common["model"]
+        model = model if dataclasses.is_dataclass(model) else NumPyroModel(model)
+        return super()._from_state({**common, "model": model}, state)
+
     def predict(self, x=None, **kwargs):
         """Not available: a NumPyro model's inputs are keyword arguments; see :meth:`predictive`."""
         raise TypeError(
