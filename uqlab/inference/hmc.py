@@ -24,9 +24,8 @@ class HMC(HamiltonianMethod):
     """Static HMC with window adaptation of the step size and diagonal mass matrix.
 
     Args:
-        num_warmup, num_samples, num_chains, target_acceptance, thinning, progress, checkpoint,
-            init, init_steps, init_learning_rate, init_lbfgs_steps, vectorize: as for
-                :class:`~uqlab.inference.nuts.NUTS`.
+        num_warmup, num_samples, num_chains, target_acceptance, thinning, progress, checkpoint, init, init_steps, init_learning_rate, init_lbfgs_steps, vectorize: as for
+            :class:`~uqlab.inference.nuts.NUTS`.
         num_integration_steps: leapfrog steps per transition L.
     """
 
