@@ -13,7 +13,8 @@ import dataclasses
 from typing import ClassVar
 
 from uqlab._validate import check_positive_int
-from uqlab.inference.nuts import HamiltonianMethod, hmc_transition
+from uqlab.inference.kernels.hamiltonian import hmc_transition
+from uqlab.inference.nuts import HamiltonianMethod
 
 __all__ = ["HMC"]
 
