@@ -93,8 +93,8 @@ def test_every_numpyro_guide_runs(guide):
 
 def test_pyro_nuts_matches_the_exact_posterior():
     model, data = _data("pyro")
-    post = uqlab.fit(model, data, "nuts", num_warmup=100, num_samples=200, num_chains=2, progress=False)
-    assert type(post.method).__name__ == "PyroNUTS" and post.samples()["w"].shape == (2, 200, 2)
+    post = uqlab.fit(model, data, "nuts", num_warmup=60, num_samples=150, num_chains=2, progress=False)
+    assert type(post.method).__name__ == "PyroNUTS" and post.samples()["w"].shape == (2, 150, 2)
     w = post.samples()["w"].reshape(-1, 2)
     mean, sd = _exact()
     se = sd / np.sqrt(post.info["ess_bulk_min"])

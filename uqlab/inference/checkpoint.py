@@ -8,9 +8,9 @@ continuing at step ``k`` gives bit-for-bit the draws of an uninterrupted run wit
 chunk, with a JSON *fingerprint* of the run (method and model settings, a hash of the data, the
 key) so that a checkpoint is never resumed by another run. Loading uses ``allow_pickle=False``.
 
-Any method driven by ``scan_with_progress`` (NUTS, HMC, SG-MCMC, ...) resumes by passing a
-``Checkpoint`` to it: build one with :func:`run_fingerprint`, pass it to every phase, and call
-:meth:`Checkpoint.finish` when the fit is complete.
+Every method with a ``checkpoint`` setting resumes: the fit template builds the run's
+``Checkpoint`` (:meth:`uqlab.inference.driver.Session.for_fit`), the driver passes it to every
+phase, and the session calls :meth:`Checkpoint.finish` when the fit is complete.
 """
 
 from __future__ import annotations
@@ -34,9 +34,12 @@ _EXCLUDED_SETTINGS = ("checkpoint", "progress")
 
 
 def _data_hash(data) -> str:
-    """SHA-256 over the data's arrays (a Dataset's x and y, or a pytree of arrays)."""
-    from uqlab.inference.serialization import leaf_names
+    """SHA-256 over the data's arrays (a Dataset's x and y, or a pytree of arrays), or over the
+    settings of a task generator (neural processes)."""
+    from uqlab.inference.serialization import leaf_names, to_config
 
+    if hasattr(data, "sample") and not hasattr(data, "x"):
+        return hashlib.sha256(json.dumps(to_config(data), sort_keys=True, default=str).encode()).hexdigest()
     if hasattr(data, "x") and hasattr(data, "y"):
         data = {"x": data.x, "y": data.y}
     digest = hashlib.sha256()

@@ -22,8 +22,9 @@ import numpy as np
 
 from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, warn_numerics
+from uqlab.inference.base import Method
+from uqlab.inference.driver import check_finite
+from uqlab.inference.kernels.optimizers import SCHEDULES
 
 __all__ = ["SVI", "GUIDES", "check_function_model"]
 
@@ -102,7 +103,7 @@ class SVI(Method):
         from numpyro.infer import SVI as NumPyroSVI
         from numpyro.infer import Trace_ELBO
 
-        from uqlab.inference._optimize import adam
+        from uqlab.inference.kernels.optimizers import adam
         from uqlab.inference.targets import NumPyroModel, NumPyroPosterior
         from uqlab.inference.transform import scan_with_progress
 
@@ -118,7 +119,7 @@ class SVI(Method):
         step = lambda state, _: svi.update(state, **data)  # noqa: E731
         state, losses = scan_with_progress(step, state, np.zeros(self.num_steps), num_steps=self.num_steps, desc="SVI",
                                            progress=self.progress)
-        warn_numerics("SVI", losses[-max(1, self.num_steps // 10):], "the ELBO loss")
+        check_finite("SVI", losses[-max(1, self.num_steps // 10):], "the ELBO loss", "learning_rate")
         params = svi.get_params(state)
         draws = guide.sample_posterior(draw_key, params, sample_shape=(self.num_draws,))
         latent = {name for name, site in trace.items() if site["type"] == "sample" and not site.get("is_observed")}

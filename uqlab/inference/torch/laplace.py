@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, Posterior, check_dataset
+from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset
+from uqlab.inference.kernels.optimizers import SCHEDULES
 from uqlab.inference.torch.ensemble import check_torch_model
 from uqlab.inference.torch.posterior import _TorchState
 
@@ -157,6 +157,7 @@ class TorchLaplace(Method):
     """
 
     name: ClassVar[str] = "torch_laplace"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="torch", draws=False)
     subset: str = "last_layer"
     hessian: str = "kron"
     prior_precision: float | None = None

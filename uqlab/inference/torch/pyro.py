@@ -23,7 +23,8 @@ from typing import ClassVar
 import numpy as np
 
 from uqlab._validate import check_positive_int
-from uqlab.inference.base import Method, warn_numerics
+from uqlab.inference.base import Method
+from uqlab.inference.driver import check_finite
 from uqlab.inference.svi import SVI, check_function_model, no_observed_site
 from uqlab.inference.targets import NumPyroPosterior
 from uqlab.inference.transform import progress_enabled
@@ -147,7 +148,7 @@ class PyroSVI(_PyroFit, SVI):
             losses[step] = svi.step(**data)
             if self.schedule == "cosine":
                 optimizer.step()
-        warn_numerics("PyroSVI", losses[-max(1, self.num_steps // 10):], "the ELBO loss")
+        check_finite("PyroSVI", losses[-max(1, self.num_steps // 10):], "the ELBO loss", "learning_rate")
         with torch.no_grad():
             draws = [guide(**data) for _ in range(self.num_draws)]
         particles = {name: np.stack([d[name].detach().cpu().numpy() for d in draws]) for name in latent}

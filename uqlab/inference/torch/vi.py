@@ -22,8 +22,9 @@ import numpy as np
 
 from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.data import check_batch_size
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, check_dataset, warn_numerics
+from uqlab.inference.base import Method, check_dataset
+from uqlab.inference.driver import check_finite
+from uqlab.inference.kernels.optimizers import SCHEDULES
 from uqlab.inference.torch.ensemble import check_torch_model
 from uqlab.inference.torch.posterior import TorchParticlePosterior
 from uqlab.inference.transform import progress_enabled
@@ -151,7 +152,7 @@ class _TorchVI(Method):
             with torch.no_grad():
                 draws = [guide(x, y) for _ in range(self.num_draws)]
         tail = losses[-max(1, self.num_steps // 10):]
-        warn_numerics(type(self).__name__, tail, "the ELBO loss")
+        check_finite(type(self).__name__, tail, "the ELBO loss", "learning_rate")
         particles = {name: np.stack([d[site].detach().cpu().numpy() for d in draws]) for site, name in names.items()}
         buffers = {k: np.repeat(v[None], self.num_draws, axis=0) for k, v in as_numpy(dict(network.named_buffers())).items()}
         info = {"fit_seconds": time.perf_counter() - start, "elbo": -losses * data.num_points,

@@ -177,9 +177,9 @@ class TorchModel:
 
         if isinstance(self.likelihood, StudentTLikelihood):
             scale, df = self._scale_df(outputs, params)
-            return StudentT(df, outputs, scale).log_prob(y).sum(-1)
+            return StudentT(df, outputs, scale, validate_args=False).log_prob(y).sum(-1)
         loc, scale = self.loc_scale(outputs, params)
-        return Normal(loc, scale).log_prob(y).sum(-1)
+        return Normal(loc, scale, validate_args=False).log_prob(y).sum(-1)
 
     def prior(self, name: str, shape) -> tuple[float, float]:
         """``(loc, scale)`` of the Gaussian prior on parameter ``name`` of ``shape``: fan-in scaled
@@ -193,7 +193,8 @@ class TorchModel:
         total = 0.0
         for name, value in params.items():
             loc, scale = self.prior(name, value.shape)
-            total = total + (-0.5 * ((value - loc) / scale) ** 2 - math.log(scale) - 0.5 * math.log(2 * math.pi)).sum()
+            constant = value.numel() * (math.log(scale) + 0.5 * math.log(2 * math.pi))
+            total = total - 0.5 / scale**2 * (value - loc if loc else value).square().sum() - constant
         return total
 
 
