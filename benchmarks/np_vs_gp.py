@@ -15,7 +15,8 @@ A run stops at the first segment boundary past either budget: process CPU second
 on 2 cores = 1800 CPU-s) or wall seconds (the machine is shared by several engineers, so a
 CPU-second budget can take far longer than 15 minutes of wall time). Both clocks are saved with
 the 1-minute load average at every checkpoint, and ``results/np_vs_gp.png`` plots gap against
-training CPU time.
+training CPU time. ``--checkpoint FILE`` saves the training state after every segment and
+resumes from it, clocks included, so a CPU budget can be spent over several sessions.
 
 Each run trains in a fresh Python subprocess (``--child``): training a second model in the same
 process hung twice (all threads waiting, no CPU), and a fresh process keeps one model's
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -103,6 +105,7 @@ def train_and_score(spec: str, args) -> dict:
     import jax
     import optax
 
+    from uqlab._io import atomic_write
     from uqlab.problems.gp_tasks import GPTasks
 
     tasks = GPTasks()
@@ -127,12 +130,17 @@ def train_and_score(spec: str, args) -> dict:
     segment = jax.jit(lambda carry, keys: jax.lax.scan(step, carry, keys))
     carry = (params, optimizer.init(params))
     num_params = sum(a.size for a in jax.tree_util.tree_leaves(params))
-    wall0, cpu0, steps, curve, losses = time.perf_counter(), time.process_time(), 0, [], []
-    key = jax.random.PRNGKey(1)
+    steps, curve, key, spent = 0, [], jax.random.PRNGKey(1), (0.0, 0.0)
+    checkpoint = pathlib.Path(args.checkpoint) if args.checkpoint else None
+    if checkpoint is not None and checkpoint.exists():  # resume: same spec, earlier segments' clocks carried over
+        with open(checkpoint, "rb") as handle:
+            saved = pickle.load(handle)
+        carry = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(carry), saved["carry"])
+        steps, curve, key, spent = saved["steps"], saved["curve"], saved["key"], saved["spent"]
+    wall0, cpu0 = time.perf_counter() - spent[0], time.process_time() - spent[1]
     while True:
         key, sub = jax.random.split(key)
         carry, values = segment(carry, jax.random.split(sub, args.segment_steps))
-        losses.append(np.asarray(values))
         steps += args.segment_steps
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         ours, true, count = heldout_scores(model, carry[0], tasks, test_batch, jax.random.PRNGKey(2), 32)
@@ -142,6 +150,11 @@ def train_and_score(spec: str, args) -> dict:
         print(f"{spec}: {steps} steps, cpu {cpu:.0f}s wall {wall:.0f}s load {point['load_1min']:.1f} "
               f"loss {point['train_loss_last_segment']:.3f} gap " +
               " ".join(f"{f}={point[f]['gap']:.3f}" for f in ("all",) + FAMILIES), flush=True)
+        if checkpoint is not None:
+            state = {"carry": [np.asarray(a) for a in jax.tree_util.tree_leaves(carry)], "steps": steps, "curve": curve,
+                     "key": np.asarray(key), "spent": (wall, cpu)}
+            with atomic_write(checkpoint, mode="wb") as handle:
+                pickle.dump(state, handle)
         if cpu >= args.budget_cpu_s or wall >= args.budget_wall_s or steps >= args.max_steps:
             break
     final = curve[-1]
@@ -188,6 +201,8 @@ def main():
     parser.add_argument("--max-steps", type=int, default=1_000_000)
     parser.add_argument("--budget-cpu-s", type=float, default=1800.0)
     parser.add_argument("--budget-wall-s", type=float, default=1500.0)
+    parser.add_argument("--checkpoint", default="", help="file to save training state to after each segment and "
+                        "resume from (one run spec per file); wall and CPU clocks continue from it")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: write one row here
     parser.add_argument("--plot-only", action="store_true")
     args = parser.parse_args()
@@ -203,7 +218,8 @@ def main():
             out = pathlib.Path(tmp) / "row.json"
             command = [sys.executable, __file__, "--runs", spec, "--child", str(out)] + [
                 f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-                if k in ("tasks", "lr", "batch_size", "segment_steps", "max_steps", "budget_cpu_s", "budget_wall_s")]
+                if k in ("tasks", "lr", "batch_size", "segment_steps", "max_steps", "budget_cpu_s", "budget_wall_s",
+                         "checkpoint")]
             subprocess.run(command, check=True)
             row = json.loads(out.read_text())
         rows = json.loads(path.read_text()).get("rows", []) if path.exists() else []  # again: runs may overlap

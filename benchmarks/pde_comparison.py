@@ -36,26 +36,19 @@ from _common import RESULTS, load_average, save_entry, setup_jax_cache, timed
 PROBLEMS = "burgers-inverse,burgers-forward,ns-inverse,ns-forward"
 
 
-def gradient_evals(method: str, info: dict, settings: dict) -> int | None:
-    """Gradient evaluations of the log joint a fit made (None when not known)."""
-    if method in ("nuts", "hmc"):
-        return sum(int(info.get(k, 0)) for k in ("init_gradient_evals", "warmup_gradient_evals", "num_gradient_evals"))
-    if method == "ensemble":
-        return int(settings.get("num_members", 5)) * int(settings.get("num_steps", 2000))
-    if method == "mc_dropout":
-        return int(settings.get("num_steps", 3000))
-    return None
+def record(comparison, mode: str, wall: float | None) -> dict:
+    """The JSON-ready record of one problem's comparison.
 
-
-def record(comparison, method_settings: dict, mode: str, wall: float | None) -> dict:
-    """The JSON-ready record of one problem's comparison."""
+    Gradient evaluations are the typed info's ``total_gradient_evals`` (every phase: starts,
+    warmup, sampling or training), None for a saved comparison from before that record.
+    """
     from uqlab.problems.pde import coefficient_summary, confidence_summary
 
     summary = comparison.summary()
     speed = {}
     for method, info in comparison.infos.items():
         seconds = summary[method]["fit_seconds"][0]
-        evals = gradient_evals(method, info, method_settings.get(method, {}))
+        evals = info.get("total_gradient_evals")
         speed[method] = {"fit_seconds": seconds, "gradient_evals": evals,
                          "gradient_evals_per_second": None if evals is None else evals / seconds}
     return {
@@ -84,7 +77,7 @@ def run(problem: str, methods: list[str], *, quick: bool, full: bool, saved: str
         comparison, wall = Comparison.load(pathlib.Path(saved) / f"comparison-{problem}"), None
     else:
         comparison, wall, _ = timed(compare, methods, problem=spec)
-    out = record(comparison, spec.method_settings, mode, wall)
+    out = record(comparison, mode, wall)
     print(comparison.to_text())
     print(json.dumps({k: out[k] for k in ("speed", "confidence", "coefficient")}, indent=1, default=float))
     return out

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def _chain_draws(flat_draws, unravel, model, posterior_x):
@@ -118,7 +117,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault("UQLAB_PROGRESS", "0")
-    load_before = os.getloadavg()
+    load_before = load_average()
     setup_jax_cache()
 
     import jax
@@ -126,7 +125,7 @@ def main() -> None:
 
     from uqlab import problems
     from uqlab._chains import chain_diagnostics
-    from uqlab.inference.nuts import optimize_starts
+    from uqlab.inference.starts import optimize_starts
     from uqlab.inference.targets import make_target
 
     problem = problems.load(args.problem, quick=args.quick)
@@ -134,12 +133,10 @@ def main() -> None:
     settings = problem.method_settings["nuts"]
     target = make_target(model, data, "bench")
     key = jax.random.PRNGKey(args.seed)
-    start = time.perf_counter()
-    starts, _, start_evals = optimize_starts(
-        target.logdensity, target.init(jax.random.split(key, args.chains)), jax.random.fold_in(key, 1),
+    (starts, _, start_evals), start_seconds, _ = timed(
+        optimize_starts, target.logdensity, target.init(jax.random.split(key, args.chains)), jax.random.fold_in(key, 1),
         num_steps=settings["init_steps"], learning_rate=settings["init_learning_rate"], vectorize=False,
         objective=target.training_logdensity, lbfgs_steps=settings["init_lbfgs_steps"], progress=False)
-    start_seconds = time.perf_counter() - start
     flat_starts = [ravel_pytree(jax.tree_util.tree_map(lambda a, c=c: a[c], starts))[0] for c in range(args.chains)]
     unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], starts))[1]
     flat_logdensity = jax.jit(lambda z: target.logdensity(unravel(z)))
@@ -149,15 +146,17 @@ def main() -> None:
     for option in args.options.split(","):
         sampler = jax.jit(lambda z, k, option=option: SAMPLERS[option](
             flat_logdensity, z, k, warmup=args.warmup, samples=args.samples, depth=args.depth))
-        start = time.perf_counter()
-        coefficient, predictions, evals, divergent = [], [], 0, 0
-        for c, z0 in enumerate(flat_starts):
-            draws, chain_evals, chain_divergent = sampler(z0, jax.random.fold_in(key, 100 + c))
-            quantities, preds = _chain_draws(draws, unravel, model, x_pred)
-            coefficient.append(np.log(np.asarray(next(iter(quantities.values())), np.float64)))
-            predictions.append(np.asarray(preds, np.float64))
-            evals, divergent = evals + int(chain_evals), divergent + int(chain_divergent)
-        seconds = time.perf_counter() - start
+        def run_chains(sampler=sampler):
+            coefficient, predictions, evals, divergent = [], [], 0, 0
+            for c, z0 in enumerate(flat_starts):
+                draws, chain_evals, chain_divergent = sampler(z0, jax.random.fold_in(key, 100 + c))
+                quantities, preds = _chain_draws(draws, unravel, model, x_pred)
+                coefficient.append(np.log(np.asarray(next(iter(quantities.values())), np.float64)))
+                predictions.append(np.asarray(preds, np.float64))
+                evals, divergent = evals + int(chain_evals), divergent + int(chain_divergent)
+            return coefficient, predictions, evals, divergent
+
+        (coefficient, predictions, evals, divergent), seconds, _ = timed(run_chains)
         coef = chain_diagnostics(np.stack(coefficient)[..., None])
         pred = chain_diagnostics(np.stack(predictions))
         name = next(iter(model.quantities(unravel(flat_starts[0]))))

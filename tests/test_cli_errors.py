@@ -77,3 +77,20 @@ def test_report_out_not_writable(saved, capsys, tmp_path):
 def test_report_of_a_file(saved, capsys):
     assert main(["report", str(saved / "meta.json")]) == 2
     _one_error_line(capsys, "is a file; expected a saved comparison folder")
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--methods", ","], "--methods: expected comma-separated method names, got ','"),
+        (["--out", "FILE/out"], "--out: cannot write to the folder"),
+    ],
+)
+def test_study_bad_arguments_before_any_fit(args, match, capsys, tmp_path, monkeypatch):
+    import uqlab.coverage
+
+    monkeypatch.setattr(uqlab.coverage, "coverage_study", lambda *a, **k: pytest.fail("ran before checking arguments"))
+    (tmp_path / "FILE").write_text("x")
+    args = [a.replace("FILE", str(tmp_path / "FILE")) for a in args]
+    assert main(["study", "coverage", "--quick", *args]) == 2
+    _one_error_line(capsys, match)

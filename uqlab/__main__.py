@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import pathlib
 import sys
-import tempfile
 
 
 class UserError(Exception):
@@ -87,16 +86,11 @@ def main(argv=None) -> int:
 
 
 def _writable_folder(folder: pathlib.Path, option: str) -> None:
-    """Create ``folder`` if needed and write (then remove) a probe file in it; ``UserError`` naming ``option``."""
-    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise UserError(f"{option}: cannot write to the folder {str(folder)!r}: {str(blocker)!r} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".uqlab-probe-"):
-            pass
-    except OSError as error:
-        raise UserError(f"{option}: cannot write to the folder {str(folder)!r} ({error.strerror or error})") from None
+    """:func:`uqlab._io.check_writable_folder` as a :class:`UserError`."""
+    from uqlab._io import check_writable_folder
+
+    with _user_errors("", ValueError):
+        check_writable_folder(folder, option)
 
 
 @contextlib.contextmanager

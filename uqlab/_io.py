@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write", "current_umask", "array_digest", "text_digest", "verify", "check_file"]
+__all__ = ["atomic_path", "atomic_write", "current_umask", "array_digest", "text_digest", "verify", "check_file", "check_writable_folder"]
 
 _STALE_SECONDS = 86400.0
 """A temporary file this old is removed even if its process id is alive (ids are reused)."""
@@ -153,3 +153,24 @@ def check_file(path, what: str) -> pathlib.Path:
     if not path.is_file():
         raise FileNotFoundError(f"path: no such file {str(path)!r} (expected a {what} file)")
     return path
+
+
+def check_writable_folder(folder, option: str) -> pathlib.Path:
+    """Create ``folder`` if needed and write (then remove) a probe file in it.
+
+    For command lines that write results after long runs: checked before the runs start.
+
+    Raises:
+        ValueError: naming ``option``, the folder and why it cannot be written.
+    """
+    folder = pathlib.Path(folder)
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ValueError(f"{option}: cannot write to the folder {str(folder)!r}: {str(blocker)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".uqlab-probe-"):
+            pass
+    except OSError as error:
+        raise ValueError(f"{option}: cannot write to the folder {str(folder)!r} ({error.strerror or error})") from None
+    return folder

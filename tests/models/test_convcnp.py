@@ -101,3 +101,22 @@ def test_multi_head_attention_is_per_head_attention_concatenated():
     np.testing.assert_allclose(got, jnp.concatenate(parts, -1), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="num_heads"):
         NeuralProcess(kind="anp", width=8, num_heads=3)
+
+
+def test_trains_through_the_registered_np_method_and_predicts_equivariantly():
+    """``uqlab.fit(ConvCNP, tasks, "np_train")``: the loss falls, and the conditioned posterior's
+    Predictive moves with a shift of context and queries."""
+    import uqlab
+    from uqlab.problems.gp_tasks import GPTasks
+
+    model = ConvCNP(channels=8, depth=2, points_per_unit=8.0)
+    post = uqlab.fit(model, GPTasks(kernels=("rbf",)), "np_train", key=0, num_steps=200, batch_size=8,
+                     learning_rate=3e-3, progress=False)
+    losses = np.asarray(post.info["losses"])
+    assert losses[-20:].mean() < losses[:20].mean() - 0.1, (losses[:20].mean(), losses[-20:].mean())
+    x = np.linspace(-1.5, 1.5, 9)
+    pred = post.condition(x[::2], np.sin(2 * x[::2])).predict(x)
+    shifted = post.condition(x[::2] + 0.4, np.sin(2 * x[::2])).predict(x + 0.4)
+    assert isinstance(pred, uqlab.Predictive) and pred.shape == (9, 1) and pred.num_members == 1
+    np.testing.assert_allclose(shifted.mean, pred.mean, atol=1e-4)
+    np.testing.assert_allclose(shifted.std, pred.std, rtol=1e-4)

@@ -92,12 +92,14 @@ class NPTrain(Method):
         object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
     def target(self, model, data):
-        """``(model, tasks, data)``: the NeuralProcess, the task generator, and the Dataset or None."""
+        """``(model, tasks, data)``: the neural process, the task generator, and the Dataset or None."""
+        from uqlab.models.convcnp import ConvCNP
         from uqlab.models.neural_process import NeuralProcess
 
-        if not isinstance(model, NeuralProcess):
+        if not isinstance(model, (NeuralProcess, ConvCNP)):
             raise TypeError(
-                f"model: NPTrain needs a uqlab.models.neural_process.NeuralProcess, got {type(model).__name__}"
+                "model: NPTrain needs a uqlab.models.neural_process.NeuralProcess or a "
+                f"uqlab.models.convcnp.ConvCNP, got {type(model).__name__}"
             )
         if isinstance(data, Dataset):
             if data.dims != (model.d_x, model.d_y):

@@ -39,10 +39,8 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -50,6 +48,7 @@ import numpy as np
 
 from uqlab._validate import check_choice, check_finite, check_positive, check_positive_int
 from uqlab.problems import spectral
+from uqlab.problems.forcing import Forcing, as_forcing, kolmogorov
 
 __all__ = [
     "Forcing", "kolmogorov", "taylor_green", "COURANT_STABLE", "cfl_time_step", "solve_jax", "solve", "forward",
@@ -59,60 +58,6 @@ __all__ = [
 COURANT_STABLE = 2.8
 """Stability limit of the advective Courant number ``max(|u| + |v|) k_max dt`` (ETDRK4 reduces
 to RK4 for advection, stable on the imaginary axis up to ``2 sqrt(2)``)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Forcing
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Forcing:
-    """Steady forcing: adds ``field(x, y) - drag * w`` to the vorticity equation.
-
-    Attributes:
-        field: ``f(x, y) -> array`` on "ij" meshgrids of shape ``(n, n)``, or None for ``f = 0``.
-        drag: linear (Rayleigh) drag coefficient >= 0.
-    """
-
-    field: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-    drag: float = 0.0
-
-    def __post_init__(self):
-        if not (math.isfinite(self.drag) and self.drag >= 0):
-            raise ValueError(f"drag: expected a finite number >= 0, got {self.drag!r}")
-
-    def evaluate(self, n: int) -> np.ndarray:
-        """The forcing field on the ``n x n`` grid (zeros when ``field`` is None)."""
-        if self.field is None:
-            return np.zeros((n, n))
-        x, y = np.meshgrid(spectral.coordinates(n), spectral.coordinates(n), indexing="ij")
-        values = np.asarray(self.field(x, y), dtype=float)
-        if values.shape != (n, n):
-            raise ValueError(f"forcing: expected field(x, y) of shape {(n, n)}, got {values.shape}")
-        check_finite("forcing", values)
-        return values
-
-
-def kolmogorov(amplitude: float = 4.0, wavenumber: int = 4, drag: float = 0.1) -> Forcing:
-    """Kolmogorov forcing ``f = amplitude * sin(wavenumber * y)`` with linear drag.
-
-    The defaults are the vorticity form of Kochkov et al. (2021): their velocity forcing
-    ``sin(4 y) e_x - 0.1 u`` has curl ``-4 cos(4 y) - 0.1 w``, which is this forcing translated
-    in ``y`` by ``3 pi / 8``.
-    """
-    check_positive("amplitude", amplitude)
-    check_positive_int("wavenumber", wavenumber)
-    return Forcing(lambda x, y: amplitude * np.sin(wavenumber * y), drag)
-
-
-def _as_forcing(forcing) -> Forcing:
-    if isinstance(forcing, Forcing):
-        return forcing
-    if callable(forcing):
-        return Forcing(forcing)
-    check_choice("forcing", forcing, {"kolmogorov", "none"})
-    return kolmogorov() if forcing == "kolmogorov" else Forcing()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +110,7 @@ def cfl_time_step(w: np.ndarray, nu, forcing="none", *, courant: float = 1.0) ->
     """
     check_positive("nu", nu)
     check_positive("courant", courant)
-    forcing = _as_forcing(forcing)
+    forcing = as_forcing(forcing)
     n = w.shape[-1]
     f_hat = np.fft.rfft2(forcing.evaluate(n))
     kx, ky, *_ = spectral.wavenumbers_2d(n)
@@ -257,7 +202,7 @@ def solve(nu, *, t=(0.0, 1.0), n: int = 64, forcing="kolmogorov", w0=None, seed:
     check_positive("nu", nu)
     spectral.check_even_grid(n)
     t = spectral.check_points("t", t, low=0.0, non_decreasing=True)
-    forcing = _as_forcing(forcing)
+    forcing = as_forcing(forcing)
     w0 = _initial_vorticity(w0, n, seed)
     limit = cfl_time_step(w0, nu, forcing, courant=COURANT_STABLE)
     dt = cfl_time_step(w0, nu, forcing) if dt is None else dt
