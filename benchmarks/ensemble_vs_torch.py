@@ -9,9 +9,8 @@ steps on the same data and Gaussian NLL + weight decay objective. Target: uqlab 
 from __future__ import annotations
 
 import argparse
-import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
 def torch_ensemble(x, y, *, members: int, steps: int, lr: float, weight_decay: float, seed: int = 0):
@@ -59,20 +58,18 @@ def main() -> None:
     # The model's isotropic-equivalent weight decay per point (fan-in prior averaged), for a like-for-like loss.
     weight_decay = 1.0 / (2 * data.num_points * model.prior_scale**2)
 
+    load_before = load_average()
     method.fit(model, data, key=0)  # compile, untimed
     times = {"uqlab (vmap+scan)": [], "torch (sequential)": []}
     for repeat in range(args.repeats):
-        start = time.perf_counter()
-        method.fit(model, data, key=repeat)
-        times["uqlab (vmap+scan)"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        torch_ensemble(x, y, members=args.members, steps=args.steps, lr=method.learning_rate, weight_decay=weight_decay, seed=repeat)
-        times["torch (sequential)"].append(time.perf_counter() - start)
+        times["uqlab (vmap+scan)"].append(timed(method.fit, model, data, key=repeat).seconds)
+        times["torch (sequential)"].append(timed(torch_ensemble, x, y, members=args.members, steps=args.steps,
+                                                 lr=method.learning_rate, weight_decay=weight_decay, seed=repeat).seconds)
     rows = [{"runner": k, "seconds_min": min(v), "seconds_all": [round(t, 2) for t in v]} for k, v in times.items()]
     speedup = min(times["torch (sequential)"]) / min(times["uqlab (vmap+scan)"])
     print_table(rows)
     print(f"speed-up uqlab over sequential torch: {speedup:.1f}x (target >= 10x)")
-    save("ensemble_vs_torch", {"settings": vars(args), "rows": rows, "speedup": speedup})
+    save("ensemble_vs_torch", {"settings": vars(args), "rows": rows, "speedup": speedup}, load_before=load_before)
 
 
 if __name__ == "__main__":

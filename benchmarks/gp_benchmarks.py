@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import time
 
 import numpy as np
-from _common import RESULTS, print_table, save, setup_jax_cache
+from _common import RESULTS, load_average, print_table, save, setup_jax_cache, timed
 
 
 def make_data(n: int, n_test: int, d: int = 8, seed: int = 0):
@@ -56,21 +54,15 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def load() -> float:
-    return os.getloadavg()[0]
-
-
 def part_svgp(args, model, x, y, x_test, y_test) -> list[dict]:
     """SVGP on all points; exact GP on a subset as the reference."""
     import uqlab
 
     rows = []
     data = uqlab.Dataset(x, y, x_test, y_test, name="svgp-8d")
-    before = load()
-    start = time.perf_counter()
-    svgp = uqlab.fit(model, data, "svgp", num_inducing=args.inducing, num_steps=args.steps, batch_size=args.batch_size,
-                     learning_rate=args.lr, progress=False)
-    svgp_seconds = time.perf_counter() - start
+    before = load_average()[0]
+    svgp, svgp_seconds, _ = timed(uqlab.fit, model, data, "svgp", num_inducing=args.inducing, num_steps=args.steps,
+                                  batch_size=args.batch_size, learning_rate=args.lr, progress=False)
     rss = peak_rss_gb()
     nll = -svgp.predict(x_test).logpdf(y_test).mean()
     losses = np.asarray(svgp.info["losses"])
@@ -79,18 +71,21 @@ def part_svgp(args, model, x, y, x_test, y_test) -> list[dict]:
     rows.append({"model": f"SVGP M={args.inducing}", "n": args.n_train, "fit_s": svgp_seconds, "test_nll": float(nll),
                  "peak_rss_gb": rss, "lml_per_point": svgp.info["elbo"] / args.n_train,
                  "loss_mean_second_last_10pct": float(losses[-2 * tail:-tail].mean()),
-                 "loss_mean_last_10pct": float(losses[-tail:].mean()), "load_1min_before": before, "load_1min_after": load()})
+                 "loss_mean_last_10pct": float(losses[-tail:].mean()), "load_1min_before": before, "load_1min_after": load_average()[0]})
 
     hyper_data = uqlab.Dataset(x[: args.n_hyper], y[: args.n_hyper])
-    before = load()
-    start = time.perf_counter()
-    fitted = uqlab.fit(model, hyper_data, "gp", num_restarts=1, max_iter=50)
-    exact = _refit_on(fitted, x[: args.n_subset], y[: args.n_subset])
-    nll = -exact.predict(x_test).logpdf(y_test).mean()
-    rows.append({"model": f"exact GP (hypers from {args.n_hyper})", "n": args.n_subset, "fit_s": time.perf_counter() - start,
+    before = load_average()[0]
+
+    def fit_and_score():  # hyperparameters on n_hyper points, conditioned on n_subset, scored
+        fitted = uqlab.fit(model, hyper_data, "gp", num_restarts=1, max_iter=50)
+        exact = _refit_on(fitted, x[: args.n_subset], y[: args.n_subset])
+        return fitted, -exact.predict(x_test).logpdf(y_test).mean()
+
+    (fitted, nll), seconds, _ = timed(fit_and_score)
+    rows.append({"model": f"exact GP (hypers from {args.n_hyper})", "n": args.n_subset, "fit_s": seconds,
                  "test_nll": float(nll), "peak_rss_gb": peak_rss_gb(),
                  "lml_per_point": fitted.info["log_marginal_likelihood"] / args.n_hyper,
-                 "load_1min_before": before, "load_1min_after": load()})
+                 "load_1min_before": before, "load_1min_after": load_average()[0]})
     return rows
 
 
@@ -114,18 +109,14 @@ def part_exact(args, model, x, y, x_test, y_test) -> list[dict]:
 
     x, y = x[: args.n_exact], y[: args.n_exact]
     data = uqlab.Dataset(x, y, x_test, y_test)
-    before = load()
-    start = time.perf_counter()
-    ours = uqlab.fit(model, data, "gp", num_restarts=1, max_iter=args.exact_iters)
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = ours.predict(x_test)
-    predict_s = time.perf_counter() - start
+    before = load_average()[0]
+    ours, fit_s, _ = timed(uqlab.fit, model, data, "gp", num_restarts=1, max_iter=args.exact_iters)
+    pred, predict_s, _ = timed(ours.predict, x_test)
     rows = [{"model": "exact GP uqlab (JAX)", "n": len(x), "iterations": ours.info["num_iterations"],
              "evaluations": ours.info["num_evaluations"], "fit_s": fit_s,
              "s_per_evaluation": fit_s / ours.info["num_evaluations"], "predict_s": predict_s,
              "test_nll": float(-pred.logpdf(y_test).mean()), "lml": ours.info["log_marginal_likelihood"],
-             "peak_rss_gb": peak_rss_gb(), "load_1min_before": before, "load_1min_after": load()}]
+             "peak_rss_gb": peak_rss_gb(), "load_1min_before": before, "load_1min_after": load_average()[0]}]
 
     counts = {"evaluations": 0, "iterations": 0}
 
@@ -141,19 +132,15 @@ def part_exact(args, model, x, y, x_test, y_test) -> list[dict]:
 
     xs, ys = data.standardized()
     kernel = sk.ConstantKernel(1.0) * sk.Matern(length_scale=[2.0] * 8, nu=2.5) + sk.WhiteKernel(0.01)
-    before = load()
-    start = time.perf_counter()
-    gpr = GaussianProcessRegressor(kernel, alpha=1e-6, optimizer=optimizer).fit(xs, ys)
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    loc, std = gpr.predict(data.scaler.x(x_test), return_std=True)
-    predict_s = time.perf_counter() - start
+    before = load_average()[0]
+    gpr, fit_s, _ = timed(GaussianProcessRegressor(kernel, alpha=1e-6, optimizer=optimizer).fit, xs, ys)
+    (loc, std), predict_s, _ = timed(gpr.predict, data.scaler.x(x_test), return_std=True)
     sk_pred = uqlab.Predictive(loc.reshape(1, -1, 1), std.reshape(1, -1, 1)).affine(data.scaler.y_shift, data.scaler.y_scale)
     rows.append({"model": "exact GP scikit-learn", "n": len(x), "iterations": counts["iterations"],
                  "evaluations": counts["evaluations"], "fit_s": fit_s,
                  "s_per_evaluation": fit_s / max(1, counts["evaluations"]), "predict_s": predict_s,
                  "test_nll": float(-sk_pred.logpdf(y_test).mean()), "lml": float(gpr.log_marginal_likelihood_value_),
-                 "peak_rss_gb": peak_rss_gb(), "load_1min_before": before, "load_1min_after": load()})
+                 "peak_rss_gb": peak_rss_gb(), "load_1min_before": before, "load_1min_after": load_average()[0]})
     return rows
 
 
@@ -182,36 +169,26 @@ def part_predict(args, model, x, y, x_test, y_test) -> list[dict]:
     posterior().predict(x_test)  # compile both paths (same shapes) before timing
     uncached_posterior().predict(x_test)
     rows = []
-    before = load()
+    before = load_average()[0]
     cached = posterior()
-    start = time.perf_counter()
-    jax.block_until_ready(cached._cached_factors(None))
-    factor_s = time.perf_counter() - start
-    start = time.perf_counter()
-    pred = cached.predict(x_test)
-    predict_s = time.perf_counter() - start
+    factor_s = timed(cached._cached_factors, None).seconds
+    pred, predict_s, _ = timed(cached.predict, x_test)
     rows.append({"model": "uqlab, factor kept", "n": args.n_exact, "condition_s": factor_s, "predict_s": predict_s,
-                 "test_nll": float(-pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
-    before = load()
+                 "test_nll": float(-pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load_average()[0]})
+    before = load_average()[0]
     uncached = uncached_posterior()
-    start = time.perf_counter()
-    pred_u = uncached.predict(x_test)
-    predict_s = time.perf_counter() - start
+    pred_u, predict_s, _ = timed(uncached.predict, x_test)
     rows.append({"model": "uqlab, factor per predict", "n": args.n_exact, "condition_s": 0.0, "predict_s": predict_s,
-                 "test_nll": float(-pred_u.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
+                 "test_nll": float(-pred_u.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load_average()[0]})
 
     q = {k: float(np.ravel(v)[0]) for k, v in jax.device_get(model.quantities(model.init())).items()}
     kernel = sk.ConstantKernel(q["variance"]) * sk.Matern(q["lengthscale"], nu=2.5) + sk.WhiteKernel(q["noise"] ** 2)
-    before = load()
-    start = time.perf_counter()
-    gpr = GaussianProcessRegressor(kernel, alpha=model.jitter, optimizer=None).fit(xs, ys)
-    factor_s = time.perf_counter() - start
-    start = time.perf_counter()
-    loc, std = gpr.predict(data.scaler.x(x_test), return_std=True)
-    predict_s = time.perf_counter() - start
+    before = load_average()[0]
+    gpr, factor_s, _ = timed(GaussianProcessRegressor(kernel, alpha=model.jitter, optimizer=None).fit, xs, ys)
+    (loc, std), predict_s, _ = timed(gpr.predict, data.scaler.x(x_test), return_std=True)
     sk_pred = uqlab.Predictive(loc.reshape(1, -1, 1), std.reshape(1, -1, 1)).affine(data.scaler.y_shift, data.scaler.y_scale)
     rows.append({"model": "scikit-learn", "n": args.n_exact, "condition_s": factor_s, "predict_s": predict_s,
-                 "test_nll": float(-sk_pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load()})
+                 "test_nll": float(-sk_pred.logpdf(y_test).mean()), "load_1min_before": before, "load_1min_after": load_average()[0]})
     for row, p in zip(rows, (pred, pred_u, sk_pred)):
         row["max_abs_mean_diff_vs_sklearn"] = float(np.abs(p.mean - sk_pred.mean).max())
         row["max_abs_std_diff_vs_sklearn"] = float(np.abs(p.std - sk_pred.std).max())
@@ -245,8 +222,7 @@ def main():
     parts = previous.get("parts", {})
     parts[args.part] = {"settings": vars(args), "rows": rows}
     save("gp_benchmarks", {"parts": parts})  # before printing: the rows of a part need not share columns
-    columns = list(dict.fromkeys(c for row in rows for c in row))
-    print_table([{c: row.get(c, "") for c in columns} for row in rows])
+    print_table(rows)
 
 
 if __name__ == "__main__":

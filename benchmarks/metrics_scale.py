@@ -14,31 +14,19 @@ quantiles against the float64-polished ones: time ratios and the largest relativ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import pathlib
-import platform
 import resource
-import time
 
 import numpy as np
+from _common import load_average, print_table, save, timed
 
 from uqlab import Predictive
-from uqlab._io import atomic_write
 from uqlab.diagnostics import calibration
 from uqlab.diagnostics.metrics import REGRESSION_METRICS, _expected_abs_normal, crps_values, evaluate
-
-RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "metrics_scale.json"
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def _timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    value = fn()
-    return value, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _crps_float64_reference(pred: Predictive, y: np.ndarray) -> np.ndarray:
@@ -54,11 +42,11 @@ def _crps_float64_reference(pred: Predictive, y: np.ndarray) -> np.ndarray:
 
 def side_by_side(pred: Predictive, y: np.ndarray, points: int) -> dict:
     sub, y_sub = pred[:points], y[:points]
-    reference, ref_wall, _ = _timed(lambda: _crps_float64_reference(sub, y_sub))
-    fast, fast_wall, _ = _timed(lambda: crps_values(Predictive(sub.loc, sub.scale), y_sub)[:, 0])
+    reference, ref_wall, _ = timed(_crps_float64_reference, sub, y_sub)
+    fast, fast_wall, _ = timed(lambda: crps_values(Predictive(sub.loc, sub.scale), y_sub)[:, 0])
     levels = np.array([0.05, 0.5, 0.95])
-    exact_q, exact_wall, _ = _timed(lambda: sub.quantile(levels))
-    fast_q, fast_q_wall, _ = _timed(lambda: Predictive(sub.loc, sub.scale).quantile(levels, fast=True))
+    exact_q, exact_wall, _ = timed(sub.quantile, levels)
+    fast_q, fast_q_wall, _ = timed(lambda: Predictive(sub.loc, sub.scale).quantile(levels, fast=True))
     return {
         "points": points,
         "crps_float64_reference_seconds": ref_wall, "crps_seconds": fast_wall, "crps_speedup": ref_wall / fast_wall,
@@ -76,26 +64,23 @@ def main(points: int, members: int, subset: int) -> dict:
     y = pred.sample(1, rng=rng)[0]
     names = [m.alias for m in REGRESSION_METRICS.values()] + ["coverage@0.5", "coverage@0.95"]
     baseline = _peak_rss_mb()
-    load_before = os.getloadavg()
+    load_before = load_average()
     wall, cpu = {}, {}
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
-    for name in names:
-        _, wall[name], cpu[name] = _timed(lambda name=name: evaluate(pred, y, [name]))
-    _, wall["verdict+coverage_curve"], cpu["verdict+coverage_curve"] = _timed(
-        lambda: (calibration.verdict(pred, y), calibration.coverage_curve(pred, y)))
-    total_wall, total_cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
+
+    def every_metric():
+        for name in names:
+            _, wall[name], cpu[name] = timed(evaluate, pred, y, [name])
+        _, wall["verdict+coverage_curve"], cpu["verdict+coverage_curve"] = timed(
+            lambda: (calibration.verdict(pred, y), calibration.coverage_curve(pred, y)))
+
+    _, total_wall, total_cpu = timed(every_metric)
     peak = _peak_rss_mb()
-    load_after = os.getloadavg()
     result = {
         "points": points, "members": members, "total_seconds": total_wall, "total_cpu_seconds": total_cpu,
         "seconds": wall, "cpu_seconds": cpu, "peak_rss_mb": peak, "rss_before_metrics_mb": baseline,
         "side_by_side": side_by_side(pred, y, subset),
-        "machine": {"python": platform.python_version(), "processor": platform.machine(), "numpy": np.__version__,
-                    "cpus": os.cpu_count(), "nice": os.nice(0), "load_average_before": load_before,
-                    "load_average_after": load_after},
     }
-    with atomic_write(RESULTS, encoding="utf-8") as handle:
-        json.dump(result, handle, indent=1)
+    save("metrics_scale", {**result, "machine": {"nice": os.nice(0)}}, load_before=load_before)
     return result
 
 
@@ -106,13 +91,10 @@ if __name__ == "__main__":
     parser.add_argument("--subset", type=int, default=2_000, help="points for the side-by-side reference timings")
     args = parser.parse_args()
     out = main(args.points, args.members, args.subset)
-    print(f"{'metric':28s} {'wall s':>8s} {'cpu s':>8s}")
-    for name, seconds in sorted(out["seconds"].items(), key=lambda kv: -kv[1]):
-        if seconds >= 0.005:
-            print(f"{name:28s} {seconds:8.2f} {out['cpu_seconds'][name]:8.2f}")
-    print(f"{'total':28s} {out['total_seconds']:8.2f} {out['total_cpu_seconds']:8.2f}; peak RSS {out['peak_rss_mb']:.0f} MB "
-          f"(inputs and interpreter {out['rss_before_metrics_mb']:.0f} MB); load average before "
-          f"{out['machine']['load_average_before'][0]:.2f}, after {out['machine']['load_average_after'][0]:.2f}")
+    rows = [{"metric": name, "wall_s": seconds, "cpu_s": out["cpu_seconds"][name]}
+            for name, seconds in sorted(out["seconds"].items(), key=lambda kv: -kv[1]) if seconds >= 0.005]
+    print_table([*rows, {"metric": "total", "wall_s": out["total_seconds"], "cpu_s": out["total_cpu_seconds"]}])
+    print(f"peak RSS {out['peak_rss_mb']:.0f} MB (inputs and interpreter {out['rss_before_metrics_mb']:.0f} MB)")
     side = out["side_by_side"]
     print(f"side by side on {side['points']} points: CRPS {side['crps_speedup']:.1f}x faster than float64 all-pairs "
           f"(max rel. difference {side['crps_max_relative_difference']:.1e}); fast quantiles {side['quantile_speedup']:.1f}x "

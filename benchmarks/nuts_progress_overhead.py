@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 import statistics
 
-from _common import save, setup_jax_cache
+from _common import load_average, save, setup_jax_cache
 
 
 def main() -> None:
@@ -29,7 +28,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=20)
     args = parser.parse_args()
     setup_jax_cache()
-    load_before = os.getloadavg()
+    load_before = load_average()
 
     import numpy as np
 

@@ -29,36 +29,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import pathlib
-import time
 
-from _common import setup_jax_cache
+from _common import RESULTS, load_average, save_entry, setup_jax_cache, timed
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "pde_comparison.json"
 PROBLEMS = "burgers-inverse,burgers-forward,ns-inverse,ns-forward"
 
 
-def gradient_evals(method: str, info: dict, settings: dict) -> int | None:
-    """Gradient evaluations of the log joint a fit made (None when not known)."""
-    if method in ("nuts", "hmc"):
-        return sum(int(info.get(k, 0)) for k in ("init_gradient_evals", "warmup_gradient_evals", "num_gradient_evals"))
-    if method == "ensemble":
-        return int(settings.get("num_members", 5)) * int(settings.get("num_steps", 2000))
-    if method == "mc_dropout":
-        return int(settings.get("num_steps", 3000))
-    return None
+def record(comparison, mode: str, wall: float | None) -> dict:
+    """The JSON-ready record of one problem's comparison.
 
-
-def record(comparison, method_settings: dict, mode: str, wall: float | None) -> dict:
-    """The JSON-ready record of one problem's comparison."""
+    Gradient evaluations are the typed info's ``total_gradient_evals`` (every phase: starts,
+    warmup, sampling or training), None for a saved comparison from before that record.
+    """
     from uqlab.problems.pde import coefficient_summary, confidence_summary
 
     summary = comparison.summary()
     speed = {}
     for method, info in comparison.infos.items():
         seconds = summary[method]["fit_seconds"][0]
-        evals = gradient_evals(method, info, method_settings.get(method, {}))
+        evals = info.get("total_gradient_evals")
         speed[method] = {"fit_seconds": seconds, "gradient_evals": evals,
                          "gradient_evals_per_second": None if evals is None else evals / seconds}
     return {
@@ -86,10 +76,8 @@ def run(problem: str, methods: list[str], *, quick: bool, full: bool, saved: str
     if saved is not None:
         comparison, wall = Comparison.load(pathlib.Path(saved) / f"comparison-{problem}"), None
     else:
-        start = time.perf_counter()
-        comparison = compare(methods, problem=spec)
-        wall = time.perf_counter() - start
-    out = record(comparison, spec.method_settings, mode, wall)
+        comparison, wall, _ = timed(compare, methods, problem=spec)
+    out = record(comparison, mode, wall)
     print(comparison.to_text())
     print(json.dumps({k: out[k] for k in ("speed", "confidence", "coefficient")}, indent=1, default=float))
     return out
@@ -181,14 +169,12 @@ def throughput(*, num_short: int = 20, num_long: int = 120, steps: int = 16, rep
                          num_integration_steps=steps, progress=False, vectorize=vectorize)
         return post.info["fit_seconds"]
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     for num_samples in (num_short, num_long):  # fill the compilation cache: no run below compiles
         hmc_seconds(num_samples)
     hand_seconds, hmc = [], []
     for _ in range(repeats):  # interleaved, so a change in machine load hits both alike
-        start = time.perf_counter()
-        jax.block_until_ready(hand_loop(params))
-        hand_seconds.append(time.perf_counter() - start)
+        hand_seconds.append(timed(hand_loop, params).seconds)
         hmc.append(hmc_seconds(num_long) - hmc_seconds(num_short))
     hand_rate, hmc_rate = num_grads / min(hand_seconds), num_grads / min(hmc)
     out = {
@@ -200,19 +186,10 @@ def throughput(*, num_short: int = 20, num_long: int = 120, steps: int = 16, rep
         "ratio_hmc_to_hand_written": hmc_rate / hand_rate, "vectorize": vectorize,
         "backend": jax.default_backend(),
         "float": str(jnp.result_type(float)),
-        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "load_average": {"before": load_before, "after": load_average()},
     }
     print(json.dumps(out, indent=1))
     return out
-
-
-def _merge(out: pathlib.Path, key: str, value) -> None:
-    from uqlab._io import atomic_write
-
-    results = json.loads(out.read_text()) if out.exists() else {}
-    results[key] = value
-    with atomic_write(out) as handle:
-        json.dump(results, handle, indent=1, default=float)
 
 
 def main(argv=None) -> None:
@@ -223,16 +200,16 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--from-saved", default=None, help="folder given to `python -m uqlab compare --out`")
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", default=str(RESULTS / "pde_comparison.json"))
     args = parser.parse_args(argv)
     setup_jax_cache()
     out = pathlib.Path(args.out)
     if args.part == "throughput":
-        _merge(out, "hmc_gradient_throughput", throughput(vectorize=False))
-        _merge(out, "hmc_gradient_throughput_vmap", throughput(vectorize=True))
+        save_entry(out, "hmc_gradient_throughput", throughput(vectorize=False))
+        save_entry(out, "hmc_gradient_throughput_vmap", throughput(vectorize=True))
         return
     for problem in args.problems.split(","):
-        _merge(out, problem, run(problem, args.methods.split(","), quick=args.quick, full=args.full,
+        save_entry(out, problem, run(problem, args.methods.split(","), quick=args.quick, full=args.full,
                                  saved=args.from_saved))
 
 

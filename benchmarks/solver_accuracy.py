@@ -15,44 +15,27 @@ prints a table and writes ``benchmarks/results/solver_accuracy.json`` (atomicall
 
 from __future__ import annotations
 
-import json
-import os
-import pathlib
-import platform
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _common import first_and_warm, load_average, print_table, save, timed
 
-from uqlab.problems import burgers, navier_stokes
-
-RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "solver_accuracy.json"
+from uqlab.problems import burgers, navier_stokes, spectral
 
 
 def relative_l2(a, b) -> float:
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
-def timed(function, *args, **kwargs):
-    """``(result, first-call seconds, second-call seconds)``."""
-    start = time.perf_counter()
-    function(*args, **kwargs)
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, first, time.perf_counter() - start
-
-
 def burgers_rows() -> list[dict]:
     nu, x, t = burgers.NU_CLASSIC, np.linspace(-1, 1, 256), np.linspace(0, 1, 100)
-    exact, _, exact_seconds = timed(burgers.cole_hopf, nu, x, t)
+    exact, _, exact_seconds = first_and_warm(burgers.cole_hopf, nu, x, t)
     finest = 4 * burgers.DEFAULT_RESOLUTION
-    reference, _, reference_seconds = timed(burgers.solve, nu, x, t, resolution=finest)
+    reference, _, reference_seconds = first_and_warm(burgers.solve, nu, x, t, resolution=finest)
     rows = [{"case": "burgers", "method": "cole_hopf (200 Gauss-Hermite nodes)",
              "error_vs_4x_finer": relative_l2(exact, reference), "seconds_warm": exact_seconds}]
     for resolution in (256, 512, burgers.DEFAULT_RESOLUTION):
-        u, first, warm = timed(burgers.solve, nu, x, t, resolution=resolution)
+        u, first, warm = first_and_warm(burgers.solve, nu, x, t, resolution=resolution)
         rows.append({"case": "burgers", "method": f"solve, resolution={resolution}",
                      "error_vs_4x_finer": relative_l2(u, reference),
                      "error_vs_cole_hopf": relative_l2(u, exact),
@@ -67,7 +50,7 @@ def burgers_gradient_row(nu: float, t: np.ndarray) -> dict:
     """Cost of ``d/dnu sum(u^2)`` by reverse mode through the default-resolution solver."""
     with jax.enable_x64(True):
         value_and_grad = jax.value_and_grad(lambda nu: jnp.sum(burgers.solve_jax(nu, t) ** 2))
-        (_, gradient), first, warm = timed(lambda: jax.block_until_ready(value_and_grad(nu)))
+        (_, gradient), first, warm = first_and_warm(value_and_grad, nu)
     return {"case": "burgers", "method": "value_and_grad wrt nu, default resolution",
             "gradient": float(gradient), "seconds_first_call": first, "seconds_warm": warm}
 
@@ -84,19 +67,18 @@ def _upsample(w: np.ndarray, n: int) -> np.ndarray:
 
 def decaying_rows(times: np.ndarray, nu: float = 0.01) -> list[dict]:
     """Self-convergence of decaying flow from one band-limited random field (resolved at n=32)."""
-    finest, w0 = 256, navier_stokes.random_vorticity(32, seed=0)
+    finest, w0 = 256, spectral.random_vorticity(32, seed=0)
 
     def run(n, **kwargs):
         return navier_stokes.solve(nu, t=times, n=n, forcing="none", w0=_upsample(w0, n),
                                    **kwargs)[1]
 
-    start = time.perf_counter()
-    reference = run(finest)
+    reference, seconds, _ = timed(run, finest)
     reference_row = {"case": "navier_stokes", "method": f"decaying GRF, nu={nu}, n={finest}",
-                     "seconds_first_call": time.perf_counter() - start}
+                     "seconds_first_call": seconds}
     rows = []
     for n in (32, 64, 128):
-        w, first, warm = timed(run, n)
+        w, first, warm = first_and_warm(run, n)
         coarse = reference[:, :: finest // n, :: finest // n]
         rows.append({"case": "navier_stokes", "method": f"decaying GRF, nu={nu}, n={n}, T=5",
                      "error_vs_finer_grid": relative_l2(w, coarse),
@@ -111,44 +93,28 @@ def navier_stokes_rows() -> list[dict]:
     rows = []
     for k, nu in ((1, 0.01), (4, 0.01)):
         w0 = navier_stokes.taylor_green(nu, n, [0.0], k=k)[0]
-        (_, w), first, warm = timed(navier_stokes.solve, nu, t=times, n=n, forcing="none", w0=w0)
+        (_, w), first, warm = first_and_warm(navier_stokes.solve, nu, t=times, n=n, forcing="none", w0=w0)
         exact = navier_stokes.taylor_green(nu, n, times, k=k)
         rows.append({"case": "navier_stokes", "method": f"taylor-green k={k}, nu={nu}, n={n}",
                      "error_vs_exact": relative_l2(w, exact),
                      "seconds_first_call": first, "seconds_warm": warm})
     rows += decaying_rows(times)
-    (_, w), first, warm = timed(navier_stokes.solve, 0.01, t=np.linspace(0.0, 10.0, 11), n=n)
+    (_, w), first, warm = first_and_warm(navier_stokes.solve, 0.01, t=np.linspace(0.0, 10.0, 11), n=n)
     rows.append({"case": "navier_stokes", "method": f"kolmogorov (defaults), nu=0.01, n={n}, T=10",
                  "max_abs_vorticity": float(np.abs(w).max()),
                  "seconds_first_call": first, "seconds_warm": warm})
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
-    columns = ["error_vs_4x_finer", "error_vs_cole_hopf", "error_vs_exact", "error_vs_half_dt",
-               "error_vs_finer_grid", "seconds_first_call", "seconds_warm"]
-    shown = [c for c in columns if any(c in row for row in rows)]
-    width = max(len(row["method"]) for row in rows)
-    print(f"{'method':<{width}}  " + "  ".join(f"{c:>18}" for c in shown))
-    for row in rows:
-        cells = (f"{row[c]:18.3g}" if c in row else f"{'':>18}" for c in shown)
-        print(f"{row['method']:<{width}}  " + "  ".join(cells))
-
-
-def write_atomically(payload: dict, path: pathlib.Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(temporary, path)
+COLUMNS = ["method", "error_vs_4x_finer", "error_vs_cole_hopf", "error_vs_exact", "error_vs_half_dt",
+           "error_vs_finer_grid", "seconds_first_call", "seconds_warm"]
 
 
 def main() -> None:
+    load_before = load_average()
     rows = burgers_rows() + navier_stokes_rows()
-    print_table(rows)
-    write_atomically({"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                  "jax": jax.__version__, "backend": jax.default_backend()},
-                      "rows": rows}, RESULTS)
-    print(f"wrote {RESULTS}")
+    print_table(rows, [c for c in COLUMNS if any(c in row for row in rows)])
+    save("solver_accuracy", {"machine": {"backend": jax.default_backend()}, "rows": rows}, load_before=load_before)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ and the final ELBO (mean of the per-step estimates over the last 10 % of steps).
 from __future__ import annotations
 
 import argparse
-import os
-import time
 
-from _common import print_table, save, setup_jax_cache
+from _common import first_and_warm, load_average, print_table, save, setup_jax_cache
 
 
 def numpyro_bnn(model):
@@ -49,7 +47,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     args = parser.parse_args()
     setup_jax_cache()
-    load_before = os.getloadavg()
+    load_before = load_average()
 
     import jax
     import numpy as np
@@ -79,10 +77,8 @@ def main() -> None:
 
     rows = []
     for name, run in (("uqlab MeanFieldVI", run_uqlab), ("NumPyro SVI AutoNormal", run_numpyro)):
-        run()  # compile
-        start = time.perf_counter()
-        elbo = run()
-        rows.append({"method": name, "steps": args.steps, "seconds": time.perf_counter() - start,
+        elbo, _, seconds = first_and_warm(run)  # the first call compiles
+        rows.append({"method": name, "steps": args.steps, "seconds": seconds,
                      "final_elbo": float(np.mean(elbo[-tail:]))})
     rows[0]["time_ratio_vs_numpyro"] = rows[0]["seconds"] / rows[1]["seconds"]
     rows[1]["time_ratio_vs_numpyro"] = 1.0

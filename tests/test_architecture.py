@@ -12,7 +12,8 @@ Rules:
   info record to diagnostics, never the other way);
 * ``uqlab.diagnostics`` imports neither ``uqlab.inference`` nor ``uqlab.problems`` (it reads only
   Predictives, numpy and data);
-* ``uqlab.models`` imports neither ``uqlab.inference``, ``uqlab.diagnostics`` nor ``uqlab.problems``.
+* ``uqlab.models`` imports neither ``uqlab.inference``, ``uqlab.diagnostics`` nor ``uqlab.problems``;
+* every module has at most 400 lines.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "uqlab"
+
+MAX_LINES = 400
 
 FORBIDDEN = {
     "uqlab.inference": ("uqlab.diagnostics",),
@@ -148,3 +151,11 @@ def test_layers_import_one_way(graph, layer):
         if any(target == f or target.startswith(f + ".") for f in FORBIDDEN[layer])
     ]
     assert not bad, f"{layer} must not import {FORBIDDEN[layer]}:\n" + "\n".join(bad)
+
+
+def test_modules_stay_small():
+    sizes = {str(p.relative_to(PACKAGE.parent)): len(p.read_text(encoding="utf-8").splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    assert len(sizes) > 20, f"package not found at {PACKAGE}"
+    long = {path: n for path, n in sorted(sizes.items()) if n > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by responsibility): {long}"

@@ -24,7 +24,7 @@ def test_help_and_bad_arguments(capsys):
         main(["compare", "--help"])
     assert "--quick" in capsys.readouterr().out
     assert main(["compare", "--methods", "nuts,bogus"]) == 2
-    assert "method: expected one of" in capsys.readouterr().err
+    assert "--methods: expected one of" in capsys.readouterr().err
 
 
 def test_problem_gives_each_method_its_kind_of_model():

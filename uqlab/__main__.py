@@ -1,12 +1,22 @@
 """Command line: ``python -m uqlab compare`` fits several methods and writes a calibration report;
 ``python -m uqlab report PATH`` re-renders the report of a saved comparison; ``python -m uqlab bench uci``
-runs the UCI regression benchmark (:mod:`uqlab.bench`)."""
+runs the UCI regression benchmark (:mod:`uqlab.bench`).
+
+A user error (an unknown name, a bad value, an output folder that cannot be written, a damaged
+saved comparison) ends with one ``error: ...`` line on stderr and exit status 2, never a traceback;
+the output folder is checked before any fitting starts.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pathlib
 import sys
+
+
+class UserError(Exception):
+    """An error in what the user asked for: reported as one ``error:`` line, exit status 2."""
 
 DEFAULT_METHODS = "nuts,ensemble,mc_dropout"
 
@@ -56,10 +66,14 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of ``python -m uqlab`` and the ``uqlab`` script."""
     args = _parser().parse_args(argv)
-    if args.command == "compare":
-        return _compare(args)
-    if args.command == "report":
-        return _report(args)
+    try:
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "report":
+            return _report(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.command == "bench":
         from uqlab.bench.cli import bench
 
@@ -69,6 +83,23 @@ def main(argv=None) -> int:
 
         return study_cli(args)
     return 2  # pragma: no cover - argparse requires a command
+
+
+def _writable_folder(folder: pathlib.Path, option: str) -> None:
+    """:func:`uqlab._io.check_writable_folder` as a :class:`UserError`."""
+    from uqlab._io import check_writable_folder
+
+    with _user_errors("", ValueError):
+        check_writable_folder(folder, option)
+
+
+@contextlib.contextmanager
+def _user_errors(prefix: str, *kinds):
+    """Turn the listed exception kinds into a :class:`UserError` (one ``error:`` line)."""
+    try:
+        yield
+    except kinds as error:
+        raise UserError(f"{prefix}{error}") from None
 
 
 def _compare(args) -> int:
@@ -82,34 +113,38 @@ def _compare(args) -> int:
     if args.no_progress:
         os.environ["UQLAB_PROGRESS"] = "0"
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise UserError(f"--methods: expected comma-separated method names, got {args.methods!r}")
+    if args.seeds < 1:
+        raise UserError(f"--seeds: expected an integer >= 1, got {args.seeds}")
+    for name in methods:
+        with _user_errors("--methods: ", ValueError):
+            try:
+                get_method(name)
+            except ValueError as error:
+                raise ValueError(str(error).removeprefix("method: ")) from None
     try:
-        for name in methods:
-            get_method(name)
         problem = problems.load(args.problem, quick=args.quick, **({"full": True} if args.full else {}))
     except TypeError:
         if not args.full:
             raise
-        print(f"error: --full: problem {args.problem!r} has no full setting", file=sys.stderr)
-        return 2
+        raise UserError(f"--full: problem {args.problem!r} has no full setting") from None
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.seeds < 1:
-        print(f"error: --seeds: expected an integer >= 1, got {args.seeds}", file=sys.stderr)
-        return 2
+        raise UserError(str(error)) from None
     if args.address and args.executor != "ray":
-        print("error: --address: only --executor ray takes it", file=sys.stderr)
-        return 2
+        raise UserError("--address: only --executor ray takes it")
+    out = pathlib.Path(args.out)
+    _writable_folder(out, "--out")
     print(f"uqlab compare: problem {problem.name!r} ({problem.description}); methods {methods}", flush=True)
     try:
         comparison = compare(methods, problem=problem, seeds=range(args.seed, args.seed + args.seeds), quick=args.quick,
                              executor=args.executor, address=args.address)
     except ImportError as error:  # --executor ray without Ray
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise UserError(str(error)) from None
     print(comparison.to_text())
-    saved = comparison.save(pathlib.Path(args.out) / f"comparison-{problem.name}")
-    path = write_report(comparison, pathlib.Path(args.out) / f"report-{problem.name}.html")
+    with _user_errors("--out: ", OSError):
+        saved = comparison.save(out / f"comparison-{problem.name}")
+        path = write_report(comparison, out / f"report-{problem.name}.html")
     print(f"report written to {path.resolve()} (JSON beside it); comparison saved to {saved.resolve()}")
     return 0
 
@@ -118,13 +153,12 @@ def _report(args) -> int:
     from uqlab.diagnostics.compare import load_comparison
     from uqlab.diagnostics.report import write_report
 
-    try:
+    with _user_errors("", ValueError, OSError):
         comparison = load_comparison(args.path)
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.path) / f"report-{comparison.problem}.html"
-    path = write_report(comparison, out)
+    _writable_folder(out.parent, "--out" if args.out else "path")
+    with _user_errors("--out: ", OSError):
+        path = write_report(comparison, out)
     print(f"report written to {path.resolve()} (JSON beside it)")
     return 0
 

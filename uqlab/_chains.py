@@ -65,29 +65,31 @@ def chain_diagnostics(draws: np.ndarray) -> dict:
     return {k: np.nan_to_num(v, nan=np.inf if k == "rhat" else 0.0) for k, v in out.items()}
 
 
-def summarize_chains(draws, posterior, x_train: np.ndarray, num_points: int = 16) -> dict:
+def summarize_chains(draws, posterior, x_train: np.ndarray | None, num_points: int = 16) -> dict:
     """Worst-case weight-space and function-space diagnostics for ``posterior.info``.
 
     Args:
         draws: params pytree with leading ``(chains, draws)`` axes.
         posterior: the posterior (used to predict at a few training inputs per draw).
-        x_train: training inputs (original units).
+        x_train: training inputs (original units), or None for weight-space diagnostics only.
         num_points: how many evenly spaced training inputs to use for function-space ESS.
     """
     import jax
 
-    leaves = [np.asarray(a) for a in jax.tree_util.tree_leaves(draws)]
+    leaves = [np.asarray(a, np.float64) for a in jax.tree_util.tree_leaves(draws)]
     chains, num_draws = leaves[0].shape[:2]
-    flat = np.concatenate([a.reshape(chains, num_draws, -1) for a in leaves], axis=-1)
+    flat = np.concatenate([a.reshape(chains, num_draws, int(np.prod(a.shape[2:]))) for a in leaves], axis=-1)
     weights = chain_diagnostics(flat)
-    index = np.linspace(0, len(x_train) - 1, min(num_points, len(x_train))).round().astype(int)
-    loc = posterior.predict(x_train[index]).loc  # (chains * draws, points, d_out)
-    return {
+    out = {
         "rhat_max": float(weights["rhat"].max()),
         "ess_bulk_min": float(weights["ess_bulk"].min()),
         "ess_tail_min": float(weights["ess_tail"].min()),
-        **function_space_diagnostics(loc, chains),
     }
+    if x_train is None:
+        return out
+    index = np.linspace(0, len(x_train) - 1, min(num_points, len(x_train))).round().astype(int)
+    loc = posterior.predict(x_train[index]).loc  # (chains * draws, points, d_out)
+    return {**out, **function_space_diagnostics(loc, chains)}
 
 
 def function_space_diagnostics(loc: np.ndarray, num_chains: int) -> dict:

@@ -199,14 +199,19 @@ def study_cli(args) -> int:
     from uqlab.problems import problem_names
 
     os.environ.setdefault("UQLAB_PROGRESS", "0")
+    from uqlab._io import check_writable_folder
+
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
+        if not methods:
+            raise ValueError(f"--methods: expected comma-separated method names, got {args.methods!r}")
         for name in methods:
             get_method(name)
         if args.problem not in problem_names():
             raise ValueError(f"--problem: expected one of {problem_names()}, got {args.problem!r}")
         if args.replicates < 1:
             raise ValueError(f"--replicates: expected an integer >= 1, got {args.replicates}")
+        check_writable_folder(args.out, "--out")
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -7,13 +7,13 @@ sees is in original units.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from uqlab._validate import check_finite
 
-__all__ = ["Dataset", "Scaler", "as_2d", "check_batch_size", "draw_minibatch"]
+__all__ = ["Dataset", "Scaler", "as_2d", "check_batch_size", "check_model_data", "draw_minibatch"]
 
 
 def as_2d(name: str, array, *, num_rows: int | None = None) -> np.ndarray:
@@ -48,15 +48,38 @@ class Scaler:
     y_shift: np.ndarray
     y_scale: np.ndarray
 
+    def __post_init__(self):
+        """Every entry a float64 vector; shifts finite, scales finite and > 0 (else ``ValueError`` naming x or y)."""
+        for side in ("x", "y"):
+            shift = np.asarray(getattr(self, f"{side}_shift"), dtype=np.float64)
+            scale = np.asarray(getattr(self, f"{side}_scale"), dtype=np.float64)
+            if shift.ndim != 1 or shift.shape != scale.shape or shift.size == 0:
+                raise ValueError(
+                    f"{side}: expected a shift and a scale per column (two equal 1-D vectors), "
+                    f"got shapes {shift.shape} and {scale.shape}"
+                )
+            bad = ~(np.isfinite(shift) & np.isfinite(scale) & (scale > 0))
+            if bad.any():
+                column = int(np.argmax(bad))
+                raise ValueError(
+                    f"{side}: expected a finite mean and a finite standard deviation > 0 per column to standardise "
+                    f"with, got mean {float(shift[column]):.4g} and scale {float(scale[column]):.4g} in column {column} "
+                    f"(values of magnitude ~1e154 or more overflow float64 arithmetic); rescale {side}"
+                )
+            object.__setattr__(self, f"{side}_shift", shift)
+            object.__setattr__(self, f"{side}_scale", scale)
+
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray) -> Scaler:
         """Column means and standard deviations (a constant column keeps scale 1)."""
 
         def scale_of(v):
-            sd = v.std(axis=0)
-            return np.where(sd > 0, sd, 1.0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                sd = v.std(axis=0)
+            return np.where(sd == 0, 1.0, sd)
 
-        return cls(x.mean(axis=0), scale_of(x), y.mean(axis=0), scale_of(y))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return cls(x.mean(axis=0), scale_of(x), y.mean(axis=0), scale_of(y))
 
     @classmethod
     def identity(cls, d_in: int, d_out: int) -> Scaler:
@@ -77,8 +100,15 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, d: dict) -> Scaler:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{k: np.asarray(v, dtype=np.float64) for k, v in d.items()})
+        """Inverse of :meth:`to_dict`; ``ValueError`` for missing, extra or malformed entries."""
+        names = [f.name for f in fields(cls)]
+        if not isinstance(d, dict) or sorted(d) != sorted(names):
+            got = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"scaler: expected the entries {names}, got {got}")
+        try:
+            return cls(**{k: np.asarray(v, dtype=np.float64) for k, v in d.items()})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"scaler: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,8 @@ class Dataset:
             object.__setattr__(self, "y_test", y_test)
         for key, value in self.extras.items():
             check_finite(f"extras[{key!r}]", value)
+        if self.standardize:
+            Scaler.fit(x, y)  # non-finite or overflowing column statistics fail here, naming x or y
 
     @property
     def num_points(self) -> int:
@@ -172,3 +204,45 @@ def draw_minibatch(key, x, y, batch_size: int | None) -> dict:
 
     index = jax.random.choice(key, x.shape[0], (batch_size,), replace=False)
     return {"x": x[index], "y": y[index]}
+
+
+def check_model_data(model, data) -> None:
+    """Raise ``ValueError`` if ``model``'s input or output width differs from ``data``'s columns.
+
+    Models that declare their widths (``check_inputs(d_in, d_out)``, e.g. a GP) check themselves;
+    for a JAX model under the uqlab contract (``init``/``apply``) the output shape of
+    ``apply(init(key), x[:1])`` is computed abstractly with ``jax.eval_shape`` (no arithmetic, no
+    compilation). Anything else (NumPyro models, log densities, torch modules, task collections)
+    is left to its method.
+    """
+    if not isinstance(data, Dataset):
+        return
+    d_in, d_out = data.dims
+    if hasattr(model, "check_inputs"):
+        model.check_inputs(d_in, d_out)
+        return
+    if not (callable(getattr(model, "init", None)) and callable(getattr(model, "apply", None))) or _is_torch(model):
+        return
+    import jax
+
+    declared = getattr(model, "d_in", None)
+    name = type(model).__name__
+    try:
+        out = jax.eval_shape(lambda key, x: model.apply(model.init(key), x), jax.random.PRNGKey(0), data.x[:1])
+    except (TypeError, ValueError) as err:
+        expected = f"{declared}" if isinstance(declared, int) else "another number of"
+        raise ValueError(
+            f"x: the model ({name}) expects {expected} input columns, got x with {d_in} "
+            f"(applying the model to one row failed: {str(err).splitlines()[0][:200]})"
+        ) from None
+    loc = out[0] if isinstance(out, (tuple, list)) else out
+    if getattr(loc, "ndim", 0) != 2 or loc.shape[1] != d_out:
+        raise ValueError(
+            f"y: the model ({name}) predicts {loc.shape[-1] if getattr(loc, 'ndim', 0) else 'scalar'} output "
+            f"column(s) (loc of shape {tuple(loc.shape)} for one input row), but y has {d_out} column(s)"
+        )
+
+
+def _is_torch(model) -> bool:
+    """A torch module or a uqlab torch model (``uqlab.models.torch``): checked by its own method."""
+    return any(c.__module__.split(".")[0] == "torch" or ".torch" in c.__module__ for c in type(model).__mro__)

@@ -9,27 +9,16 @@ the Predictives and the scalar info it hands them, in a
 from __future__ import annotations
 
 import datetime
-import importlib.metadata
 import time
 
 import numpy as np
 
+from uqlab._version import stack_versions
 from uqlab.diagnostics.compare import Comparison
 from uqlab.diagnostics.metrics import DEFAULT_METRICS, evaluate
 from uqlab.predictive import Predictive
 
 __all__ = ["compare", "fit_and_score"]
-
-
-def _versions() -> dict[str, str]:
-    """Installed versions of the numerical stack (read from metadata; nothing is imported)."""
-    out = {}
-    for name in ("numpy", "scipy", "jax", "numpyro", "blackjax", "torch", "arviz"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT_METRICS, quick=False,
@@ -96,7 +85,7 @@ def compare(methods, model=None, problem="toy1d", *, seeds=(0,), metrics=DEFAULT
             predictives[name], infos[name], quantities[name] = outcome["predictive"], outcome["info"], outcome["quantities"]
     meta = {"seeds": seeds, "quick": quick, "num_train": data.num_points, "num_test": len(data.x_test),
             "description": problem.description, "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "versions": _versions()}
+            "versions": stack_versions()}
     comparison = Comparison(problem.name, rows, predictives, infos, tuple(metrics), quantities, data, dict(problem.truth), meta)
     comparison.sections = problem.report_sections(comparison) if problem.report_sections else []
     return comparison
@@ -118,5 +107,7 @@ def fit_and_score(problem, method, model, seed: int, metrics) -> dict:
     predict_seconds = time.perf_counter() - start
     scores = evaluate(predictive, data.y_test, metrics)
     row = {"method": method.name, "seed": seed, **scores, "fit_seconds": fit_seconds, "predict_seconds": predict_seconds}
-    return {"row": row, "predictive": predictive, "info": {k: v for k, v in posterior.info.items() if np.isscalar(v)},
+    info = {k: v for k, v in posterior.info.items() if np.isscalar(v)}
+    info.setdefault("num_chains", getattr(posterior, "num_chains", 1))  # the report's R-hat/ESS of quantities need it
+    return {"row": row, "predictive": predictive, "info": info,
             "quantities": {q: posterior.quantity(q) for q in problem.quantities}}

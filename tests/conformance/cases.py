@@ -92,7 +92,7 @@ def _gp():
 
 
 def _gp_nuts():
-    from uqlab.inference.gp import GPNUTS
+    from uqlab.inference.gp_nuts import GPNUTS
     from uqlab.models.gp import GP
 
     return GPNUTS(num_warmup=10, num_samples=5, max_tree_depth=3, progress=False), GP(), tiny_data()
@@ -109,6 +109,20 @@ def _laplace():
     from uqlab.inference.laplace import Laplace
 
     return Laplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_mlp(), tiny_data()
+
+
+def _np_train():
+    from uqlab.inference.neural_process import NPTrain
+    from uqlab.models.neural_process import NeuralProcess
+
+    method = NPTrain(num_steps=30, batch_size=4, num_latent_samples=4, progress=False)
+    return method, NeuralProcess(kind="np", width=8, depth=1), tiny_data()
+
+
+def _mala():
+    from uqlab.inference.mala import MALA
+
+    return MALA(step_size=1e-3, num_samples=10, num_burnin=20, num_chains=2, progress=False), tiny_mlp(), tiny_data()
 
 
 def tiny_torch_net(d_out: int = 1, dropout: float = 0.0):
@@ -136,6 +150,24 @@ def _torch_mc_dropout():
     return TorchMCDropout(num_steps=30, num_passes=10, progress=False), tiny_torch_net(1, 0.1), tiny_data()
 
 
+def _torch_laplace():
+    from uqlab.inference.torch.laplace import TorchLaplace
+
+    return TorchLaplace(num_steps=30, subset="last_layer", hessian="full", progress=False), tiny_torch_net(), tiny_data()
+
+
+def _torch_vi_meanfield():
+    from uqlab.inference.torch.vi import TorchMeanFieldVI
+
+    return TorchMeanFieldVI(num_steps=30, batch_size=8, num_draws=10, progress=False), tiny_torch_net(), tiny_data()
+
+
+def _torch_vi_fullrank():
+    from uqlab.inference.torch.vi import TorchFullRankVI
+
+    return TorchFullRankVI(num_steps=30, num_draws=10, progress=False), tiny_torch_net(), tiny_data()
+
+
 CASES = {
     "nuts": _nuts,
     "hmc": _hmc,
@@ -149,6 +181,13 @@ CASES = {
     "vi_meanfield": _vi_meanfield,
     "vi_fullrank": _vi_fullrank,
     "laplace": _laplace,
+    "np_train": _np_train,
+    "mala": _mala,
+
+
     "torch_ensemble": _torch_ensemble,
     "torch_mc_dropout": _torch_mc_dropout,
+    "torch_laplace": _torch_laplace,
+    "torch_vi_meanfield": _torch_vi_meanfield,
+    "torch_vi_fullrank": _torch_vi_fullrank,
 }

@@ -62,6 +62,65 @@ def test_info_has_fit_seconds(fitted):
     assert fitted["first"].info["fit_seconds"] > 0
 
 
+class Interrupted(Exception):
+    pass
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(fitted, tmp_path, monkeypatch):
+    """Every resumable method: a fit killed after its third checkpoint write, then run again with
+    the same checkpoint, predicts bit for bit what the uninterrupted fit predicts."""
+    from uqlab.inference.checkpoint import Checkpoint
+
+    method = fitted["method"]
+    if not method.capabilities.resumable:
+        assert "checkpoint" not in method.settings()
+        return
+    path = tmp_path / "run.ckpt"
+    resumable = method.replace(checkpoint=str(path))
+    original, saves = Checkpoint.save, []
+
+    def save(self, *args):
+        original(self, *args)
+        saves.append(args[:2])
+        if len(saves) == 3:
+            raise Interrupted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Checkpoint, "save", save)
+        with pytest.raises(Interrupted):
+            uqlab.fit(fitted["model"], fitted["data"], resumable, key=0)
+    assert path.exists()
+    resumed = uqlab.fit(fitted["model"], fitted["data"], resumable, key=0)
+    assert not path.exists(), "a completed run removes its checkpoint"
+    x = fitted["data"].x_test
+    a, b = fitted["first"].predict(x), resumed.predict(x)
+    np.testing.assert_array_equal(a.loc, b.loc)
+    if a.scale is not None:
+        np.testing.assert_array_equal(a.scale, b.scale)
+
+
+def test_info_is_typed_and_reads_like_a_dict(fitted):
+    from uqlab.info import FitInfo
+
+    info, capabilities = fitted["first"].info, fitted["method"].capabilities
+    assert isinstance(info, FitInfo)
+    assert info["fit_seconds"] == info.fit_seconds and dict(info)["fit_seconds"] == info.fit_seconds
+    if capabilities.resumable:  # run by the driver: gradients counted, chain diagnostics for several chains
+        assert info.total_gradient_evals > 0
+        several_chains = capabilities.draws and getattr(fitted["first"], "num_chains", 1) > 1
+        assert (info.rhat_max is not None) == several_chains
+
+
+def test_to_arviz_for_every_method(fitted):
+    """Every posterior exports to ArviZ: draws where it has them, else draws of its predictive."""
+    x = fitted["data"].x[:5]
+    idata = fitted["first"].to_arviz(x=x, num_samples=50)
+    sizes = idata.posterior.sizes
+    assert sizes["chain"] >= 1 and sizes["draw"] >= 1
+    assert idata.posterior_predictive["y"].shape[2:] == (5, 1)
+    assert np.all(np.isfinite(idata.posterior_predictive["y"].values))
+
+
 def test_num_samples_thins_members(fitted):
     post, x = fitted["first"], fitted["data"].x_test
     wanted = min(2, post.num_members)

@@ -34,3 +34,34 @@ def test_unknown_schedule_is_named(method):
 
     with pytest.raises(ValueError, match="schedule: expected one of"):
         make_method(method, schedule="linear")
+
+
+@pytest.mark.parametrize("method", ["ensemble", "mc_dropout", "vi_meanfield"])
+def test_an_optimiser_that_diverges_does_not_succeed(method):
+    """A learning rate of 1e6 blows the loss up by orders of magnitude (or to inf/NaN): the fit
+    raises and names the setting to lower instead of returning a posterior."""
+    from uqlab.inference.registry import make_method
+
+    data, model = tiny_data(), tiny_mlp(dropout_rate=0.1)
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        uqlab.fit(model, data, make_method(method, num_steps=30, learning_rate=1e6, progress=False), key=0)
+
+
+def test_the_driver_flags_a_loss_that_grows_by_orders_of_magnitude():
+    from uqlab.inference.driver import Session
+    from uqlab.inference.kernels.optimizers import DescentInfo
+    from uqlab.inference.transform import Transform
+
+    def grow(factor):
+        """A kernel whose 'loss' is its state, multiplied by ``factor`` each step."""
+        return Transform(lambda p, key=None: p, lambda key, s, batch: (s * factor, DescentInfo(s)))
+
+    session = Session("Toy", progress=False)
+    run = lambda factor: session.run(grow(factor), np.float32(1.0), np.array([0, 0], np.uint32), num_steps=20,  # noqa: E731
+                                     loss=lambda infos: infos.loss, setting="step_size")
+    run(1.0)  # a flat loss passes
+    run(1.3)  # 30 % growth per step: x150 over the run, below 1 + BLOW_UP_FACTOR * 2
+    with pytest.raises(FloatingPointError, match="the optimiser diverged; try a smaller step_size"):
+        run(2.0)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        run(np.inf)

@@ -1,4 +1,4 @@
-"""NUTS and HMC recover the exact posterior of a conjugate Bayesian linear regression.
+"""NUTS, HMC and MALA recover the exact posterior of a conjugate Bayesian linear regression.
 
 The draws are whitened with the exact posterior, ``z = L^-1 (w - m)`` with ``S = L L^T``; then
 ``z ~ N(0, I)`` exactly when mean and covariance are right. Each of the mean, variance and
@@ -16,12 +16,15 @@ import uqlab
 from tests.conformance.exact import linear_regression_problem, mc_tolerance, var_tolerance
 from uqlab.diagnostics.sampler import chain_diagnostics
 from uqlab.inference.hmc import HMC
+from uqlab.inference.mala import MALA
 from uqlab.inference.nuts import NUTS
 
 SETTINGS = dict(num_warmup=300, num_samples=500, num_chains=4, progress=False)
 METHODS = {
     "nuts": NUTS(max_tree_depth=5, **SETTINGS),
     "hmc": HMC(num_integration_steps=8, **SETTINGS),
+    # posterior sds ~0.05-0.15: a Langevin step of sqrt(2 eps) ~ 0.045 accepts often and mixes in tens of steps
+    "mala": MALA(step_size=1e-3, num_burnin=300, num_samples=1000, thinning=2, num_chains=4, progress=False),
 }
 
 

@@ -224,7 +224,8 @@ def test_mixture_over_hyperparameters_cached_equals_uncached(monkeypatch):
     """A fully Bayesian GP posterior (three hyperparameter draws): the cached factors give the same
     mixture as factorising per prediction, member by member equal to ``predict_y`` at that draw;
     thinning with ``num_samples`` and replacing the training targets refresh the cache."""
-    from uqlab.inference.gp import GPNUTS, GPPosterior
+    from uqlab.inference.gp import GPPosterior
+    from uqlab.inference.gp_nuts import GPNUTS
 
     data = uqlab.Dataset(X, Y)
     model = GP(kernel=K.Matern32())

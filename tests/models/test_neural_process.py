@@ -96,7 +96,9 @@ def test_attentive_np_runs_and_bad_arguments_raise():
     with pytest.raises(TypeError, match="NeuralProcess"):
         NPTrain(num_steps=3).fit(uqlab.models.GP(), TASKS)
     with pytest.raises(TypeError, match="task generator"):
-        NPTrain(num_steps=3).fit(NeuralProcess(), uqlab.Dataset(x, x))
+        NPTrain(num_steps=3).fit(NeuralProcess(), {"x": x, "y": x})
+    with pytest.raises(ValueError, match="data: expected .* like the model"):
+        NPTrain(num_steps=3).fit(NeuralProcess(), uqlab.Dataset(np.c_[x, x], x))
     with pytest.raises(ValueError, match="kind"):
         NeuralProcess(kind="gnp")
 

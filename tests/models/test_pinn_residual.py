@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from uqlab.inference._optimize import minimize_lbfgs
+from uqlab.inference.starts import optimize_starts
 from uqlab.models.equations import burgers_residual
 from uqlab.models.likelihoods import Gaussian
 from uqlab.models.pinn import (
@@ -73,7 +73,8 @@ def _fit(model, x, y, num_steps):
         return -(model.log_prior(p) + jnp.sum(model.log_likelihood(p, batch)) + model.log_extra(p))
 
     params = jax.tree_util.tree_map(lambda a: a[None], model.init(jax.random.PRNGKey(0)))
-    params, _, _ = minimize_lbfgs(loss, params, num_steps=num_steps, desc="fit", progress=False, vectorize=False)
+    params, _, _ = optimize_starts(lambda p: -loss(p), params, num_steps=0, learning_rate=1.0, lbfgs_steps=num_steps,
+                                   progress=False, vectorize=False)
     return jax.tree_util.tree_map(lambda a: a[0], params)
 
 

@@ -124,3 +124,9 @@ def test_bad_input_names_the_argument(change, name):
     kwargs = {"nu": 0.01, "n": 16, "t": [0.0, 0.1]} | change
     with pytest.raises(ValueError, match=f"^{name}:"):
         ns.solve(**kwargs)
+
+
+def test_unresolved_flow_is_an_error():
+    """Measured before this check: a 16 x 16 grid at nu=1e-5 returned finite nonsense (tail 0.5)."""
+    with pytest.raises(ValueError, match=r"n: the grid \(n=16\) does not resolve the solution at nu=1e-05"):
+        ns.solve(1e-5, t=(0.0, 2.0), n=16)

@@ -18,9 +18,13 @@ LEGEND_SIZE = 10
 
 
 def _pyplot():
+    """pyplot on the Agg backend, except in a Jupyter kernel (where the inline backend shows figures)."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if "ipykernel" not in sys.modules:
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt

@@ -25,7 +25,24 @@ from uqlab.diagnostics._checks import targets
 from uqlab.diagnostics.calibration import pit
 from uqlab.predictive import Predictive
 
-__all__ = ["VarianceScaling", "IsotonicRecalibration", "fit_variance_scaling", "fit_isotonic", "conformal_interval"]
+__all__ = ["MIN_CALIBRATION_POINTS", "VarianceScaling", "IsotonicRecalibration", "fit_variance_scaling", "fit_isotonic",
+           "conformal_interval"]
+
+MIN_CALIBRATION_POINTS = 10
+"""Fewest calibration points each fit accepts. Below ten the fitted map is mostly noise: the
+variance factor :math:`s^2 = \\overline{z^2}` of a calibrated Gaussian has relative standard
+error :math:`\\sqrt{2/n}` (45% at n = 10), and an isotonic map or a conformal quantile from a handful
+of ranks moves by ``1/n`` per point."""
+
+
+def _calibration_targets(pred_cal: Predictive, y_cal, what: str) -> np.ndarray:
+    """``y_cal`` checked against ``pred_cal`` and against :data:`MIN_CALIBRATION_POINTS`."""
+    y_cal = targets(pred_cal, y_cal, "y_cal")
+    if y_cal.shape[0] < MIN_CALIBRATION_POINTS:
+        raise ValueError(
+            f"y_cal: {what} needs at least {MIN_CALIBRATION_POINTS} calibration points, got {y_cal.shape[0]}"
+        )
+    return y_cal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +67,11 @@ def fit_variance_scaling(pred_cal: Predictive, y_cal) -> VarianceScaling:
 
     For a single Gaussian the optimum is :math:`s^2 = \\overline{z^2}`; mixtures and sample
     predictives (KDE density) have no closed form, so a bounded 1-D search is used for all.
+
+    Raises:
+        ValueError: mismatched or non-finite targets, or fewer than :data:`MIN_CALIBRATION_POINTS`.
     """
-    y_cal = targets(pred_cal, y_cal, "y_cal")
+    y_cal = _calibration_targets(pred_cal, y_cal, "variance scaling")
 
     def objective(log_s):
         return -np.mean(VarianceScaling(math.exp(log_s)).apply(pred_cal).logpdf(y_cal))
@@ -94,9 +114,7 @@ def fit_isotonic(pred_cal: Predictive, y_cal) -> IsotonicRecalibration:
     least-squares fit of the empirical CDF :math:`\\hat P(p_i) = |\\{j: p_j \\le p_i\\}| / n` on
     :math:`p_i` (``scipy.optimize.isotonic_regression``), pinned to :math:`R(0)=0`, :math:`R(1)=1`.
     """
-    p = np.sort(pit(pred_cal, targets(pred_cal, y_cal, "y_cal")).ravel())
-    if p.size < 2:
-        raise ValueError(f"y_cal: isotonic recalibration needs at least 2 calibration targets, got {p.size}")
+    p = np.sort(pit(pred_cal, _calibration_targets(pred_cal, y_cal, "isotonic recalibration")).ravel())
     empirical = np.arange(1, p.size + 1) / p.size
     fitted = optimize.isotonic_regression(empirical, increasing=True).x
     knots = np.concatenate([[0.0], p, [1.0]])
@@ -135,11 +153,11 @@ def conformal_interval(pred_cal: Predictive, y_cal, pred_test: Predictive, level
 
     Raises:
         ValueError: level outside (0, 1), unknown score, mismatched shapes, NaN targets, or a
-            calibration set too small for the level.
+            calibration set too small for the level or under :data:`MIN_CALIBRATION_POINTS`.
     """
     check_level("level", level)
     check_choice("score", score, {"normalized", "cqr"})
-    y_cal = targets(pred_cal, y_cal, "y_cal")
+    y_cal = _calibration_targets(pred_cal, y_cal, "split conformal")
     if not isinstance(pred_test, Predictive):
         raise TypeError(f"pred_test: expected a uqlab.Predictive, got {type(pred_test).__name__}")
     if pred_cal.shape[1] != pred_test.shape[1]:

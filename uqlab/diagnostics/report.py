@@ -22,14 +22,14 @@ from uqlab._version import __version__
 from uqlab.diagnostics import calibration, plots, regions, verdicts
 from uqlab.diagnostics.metrics import metric, uncertainty_split
 from uqlab.diagnostics.store import jsonable
+from uqlab.info import SAMPLER_FIELDS
 
 __all__ = ["Report", "write_report"]
 
 _HALF_WIDTH = ("reliability", "coverage", "sharpness", "split")
 """Single-axes figures, laid out two per row."""
 
-_SAMPLER_KEYS = ("acceptance_rate", "divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "pred_rhat_max",
-                 "pred_ess_bulk_min", "num_gradient_evals")
+_SAMPLER_KEYS = (*SAMPLER_FIELDS, "num_gradient_evals")  # the typed fields of uqlab.info.FitInfo
 
 
 def _goal(column: str) -> tuple[str | None, float | None]:

@@ -5,7 +5,14 @@ Layout of the folder (each file written atomically):
 - ``table.csv``: the tidy method x seed table (one row per fit, one column per metric and time).
 - ``predictives.nc``: netCDF (h5netcdf) with, per method, ``loc``/``scale`` of the test-set
   Predictive and of each inferred quantity, plus the dataset arrays.
-- ``meta.json``: problem, metric names, run metadata, sampler infos, truth, report sections.
+- ``meta.json``: problem, metric names, run metadata, sampler infos, truth, report sections;
+  (format 2) ``format``, ``format_version`` and ``checksums``: SHA-256 of ``table.csv``, of every
+  array in ``predictives.nc`` and of the rest of ``meta.json`` (canonical JSON).
+
+Loading verifies the checksums (format 2; format-1 folders of uqlab 0.1.0 have none) and the
+structure of ``meta.json``; any problem is one ``ValueError`` naming the folder and the file.
+Temporary files of a killed write (``.<name>.<pid>.*.tmp``) are never read and are removed by the
+next save.
 """
 
 from __future__ import annotations
@@ -17,10 +24,15 @@ import pathlib
 
 import numpy as np
 
-from uqlab._io import atomic_path, atomic_write
+from uqlab._io import array_digest, atomic_path, atomic_write, text_digest, verify
 from uqlab.predictive import Predictive
 
-__all__ = ["save_comparison", "read_comparison", "jsonable"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_comparison", "read_comparison", "jsonable"]
+
+FORMAT = "uqlab-comparison"
+FORMAT_VERSION = 2
+_META_TYPES = {"problem": str, "metrics": list, "methods": list, "quantities": dict, "infos": dict, "meta": dict,
+               "truth": dict, "sections": list}
 
 _DATA_FIELDS = ("x", "y", "x_test", "y_test")
 
@@ -62,8 +74,20 @@ def _write_netcdf(path: pathlib.Path, arrays: dict) -> None:
 def _read_netcdf(path: pathlib.Path) -> dict:
     import xarray as xr
 
-    with xr.open_dataset(path, engine="h5netcdf") as dataset:
-        return {key.replace("__", "/"): dataset[key].values for key in dataset.data_vars}
+    try:
+        with xr.open_dataset(path, engine="h5netcdf", mask_and_scale=False, decode_times=False) as dataset:
+            return {key.replace("__", "/"): dataset[key].values for key in dataset.data_vars}
+    except Exception as err:  # h5py/xarray raise many types for a damaged file
+        raise ValueError(f"path: {str(path)!r} is not a readable netCDF file: {type(err).__name__}: {err}") from None
+
+
+def _canonical(meta: dict) -> str:
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"))
+
+
+def _digests(table: str, arrays: dict, meta: dict) -> dict:
+    return {"table.csv": text_digest(table), "meta.json": text_digest(_canonical(meta)),
+            **{f"predictives.nc:{key}": array_digest(value) for key, value in arrays.items()}}
 
 
 def save_comparison(comparison, path) -> pathlib.Path:
@@ -75,8 +99,9 @@ def save_comparison(comparison, path) -> pathlib.Path:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(comparison.rows)
-    with atomic_write(path / "table.csv", encoding="utf-8") as handle:
-        handle.write(buffer.getvalue())
+    table = buffer.getvalue()
+    with atomic_write(path / "table.csv", encoding="utf-8", newline="") as handle:
+        handle.write(table)
     arrays = {}
     for method, pred in comparison.predictives.items():
         _put(arrays, f"predictive/{method}", pred)
@@ -97,9 +122,13 @@ def save_comparison(comparison, path) -> pathlib.Path:
         "truth": comparison.truth,
         "sections": comparison.sections,
         "data_name": getattr(data, "name", None),
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
     }
+    meta = json.loads(json.dumps(jsonable(meta)))
+    meta["checksums"] = _digests(table, {k: np.asarray(v) for k, v in arrays.items()}, meta)
     with atomic_write(path / "meta.json", encoding="utf-8") as handle:
-        json.dump(jsonable(meta), handle, indent=1)
+        json.dump(meta, handle, indent=1)
     return path
 
 
@@ -111,29 +140,57 @@ def _cell(value: str):
     return int(number) if value.lstrip("-").isdigit() else number
 
 
+def _read_meta(path: pathlib.Path, where: str) -> dict:
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{where}: meta.json is not valid JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{where}: meta.json: expected a JSON object, got {type(meta).__name__}")
+    version = meta.get("format_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{where}: meta.json has an unreadable format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{where} has {FORMAT} format version {version}, newer than this uqlab reads "
+                         f"(<= {FORMAT_VERSION}); upgrade uqlab")
+    for name, kind in _META_TYPES.items():
+        if not isinstance(meta.get(name), kind):
+            raise ValueError(f"{where}: meta.json: expected {name!r} as a {kind.__name__}, got {meta.get(name)!r:.80}")
+    return meta
+
+
 def read_comparison(path) -> dict:
     """The fields of a comparison saved by :func:`save_comparison`, as keyword arguments of
     :class:`~uqlab.diagnostics.compare.Comparison` (which builds itself from them in ``load``).
 
     Raises:
         FileNotFoundError: ``path`` is not a saved comparison (names the missing file).
+        ValueError: a damaged or edited file (checksums, JSON, structure), naming the folder and file.
     """
     from uqlab.data import Dataset
 
     path = pathlib.Path(path)
+    if path.is_file():
+        raise NotADirectoryError(f"path: {str(path)!r} is a file; expected a saved comparison folder")
     for name in ("table.csv", "predictives.nc", "meta.json"):
         if not (path / name).is_file():
             raise FileNotFoundError(f"path: expected a saved comparison folder with {name}, not found in {path}")
-    with open(path / "table.csv", encoding="utf-8", newline="") as handle:
-        rows = [{k: (v if k == "method" else _cell(v)) for k, v in row.items()} for row in csv.DictReader(handle)]
-    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    where = f"path: {str(path)!r}"
+    meta = _read_meta(path, where)
+    table = (path / "table.csv").read_text(encoding="utf-8")
     arrays = _read_netcdf(path / "predictives.nc")
-    predictives = {m: _get(arrays, f"predictive/{m}") for m in meta["methods"]}
-    quantities = {m: {q: _get(arrays, f"quantity/{m}/{q}") for q in names} for m, names in meta["quantities"].items()}
-    data = None
-    if "data/x" in arrays:
-        fields = {f: arrays.get(f"data/{f}") for f in _DATA_FIELDS}
-        data = Dataset(**fields, name=meta.get("data_name") or "data")
+    if "checksums" in meta or meta.get("format_version", 1) >= 2:
+        verify(where, meta.pop("checksums", None), _digests(table, arrays, meta))
+    rows = [{k: (v if k == "method" else _cell(v)) for k, v in row.items()} for row in csv.DictReader(io.StringIO(table))]
+    try:
+        predictives = {m: _get(arrays, f"predictive/{m}") for m in meta["methods"]}
+        quantities = {m: {q: _get(arrays, f"quantity/{m}/{q}") for q in names} for m, names in meta["quantities"].items()}
+        data = None
+        if "data/x" in arrays:
+            fields = {f: arrays.get(f"data/{f}") for f in _DATA_FIELDS}
+            data = Dataset(**fields, name=meta.get("data_name") or "data")
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{where}: predictives.nc does not match meta.json: {type(err).__name__}: {err}") from None
     return {"problem": meta["problem"], "rows": rows, "predictives": predictives, "infos": meta["infos"],
             "metrics": tuple(meta["metrics"]), "quantities": quantities, "data": data, "truth": meta["truth"],
             "meta": meta["meta"], "sections": meta["sections"]}

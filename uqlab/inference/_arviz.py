@@ -6,7 +6,7 @@ import numpy as np
 
 from uqlab.inference.serialization import leaf_names
 
-__all__ = ["to_inference_data"]
+__all__ = ["to_inference_data", "predictive_draws"]
 
 
 def to_inference_data(posterior, draws, sample_stats: dict | None, x):
@@ -34,3 +34,11 @@ def to_inference_data(posterior, draws, sample_stats: dict | None, x):
     if sample_stats:
         groups["sample_stats"] = {k: np.asarray(v) for k, v in sample_stats.items()}
     return az.from_dict(**groups)
+
+
+def predictive_draws(posterior, x, num_samples: int, seed: int):
+    """``arviz.InferenceData`` of ``num_samples`` draws of ``y`` from ``posterior.predict(x)`` (one chain)."""
+    import arviz as az
+
+    draws = posterior.predict(x).sample(num_samples, seed)[None]  # (1, num_samples, N, D)
+    return az.from_dict(posterior={"y": draws}, posterior_predictive={"y": draws})

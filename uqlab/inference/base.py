@@ -23,30 +23,78 @@ whose fields are arrays and scalars therefore persists with no code; one holding
 from __future__ import annotations
 
 import dataclasses
-import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from uqlab._validate import check_positive_int
 from uqlab.data import Dataset, Scaler, as_2d
+from uqlab.info import FitInfo
 from uqlab.predictive import Predictive
 
-__all__ = ["Method", "Posterior", "ParticlePosterior", "DropoutPosterior", "check_model", "warn_numerics"]
+__all__ = [
+    "Capabilities", "Method", "Posterior", "ParticlePosterior", "DropoutPosterior", "check_model", "check_dataset",
+]
 
 _COMMON_FIELDS = ("method", "model", "scaler", "info")
 
 
+class Capabilities(NamedTuple):
+    """What a method works with and what it offers (read by tests, problems and the CLI).
+
+    Attributes:
+        model: the models it fits: ``"jax"`` (the uqlab JAX model contract), ``"sampler"`` (a
+            uqlab model, a NumPyro model function, a log density or a GP), ``"gp"`` (a
+            :class:`~uqlab.models.gp.GP`), ``"neural_process"`` or ``"torch"``.
+        draws: its posterior's members are draws (MCMC or VI draws, ensemble members, dropout
+            masks), exported as such to ArviZ (several chains: R-hat and ESS in info).
+        minibatch: it trains on minibatches (a ``batch_size`` setting).
+        resumable: it runs through the driver with a ``checkpoint`` setting.
+    """
+
+    model: str = "jax"
+    draws: bool = True
+    minibatch: bool = False
+    resumable: bool = False
+
+
 @dataclasses.dataclass(frozen=True)
 class Method:
-    """Base class of inference methods: frozen settings with a ``fit``.
+    """Base class of inference methods: frozen settings and the one fit template.
 
-    Subclasses set ``name`` (the registry name) and implement ``fit``.
+    ``fit`` is validate -> target -> build -> run -> posterior: a subclass implements
+    :meth:`target` (check the model and data, and say what is inferred) and :meth:`infer`
+    (build its kernels, run them through the driver session, wrap the result in a Posterior);
+    the template adds the session (checkpoint, progress, timing, gradient counts) and finishes
+    with the typed :class:`~uqlab.info.FitInfo` (chain diagnostics for several chains, warnings).
+    Subclasses set ``name`` (the registry name) and ``capabilities``.
     """
 
     name: ClassVar[str] = "method"
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def fit(self, model, data: Dataset, *, key=0) -> Posterior:  # pragma: no cover - interface
+    def fit(self, model, data: Dataset | None = None, *, key=0) -> Posterior:
+        """Fit ``model`` to ``data``; the same key gives the same numbers.
+
+        The key and the model's input/output widths against the data are checked first, in one
+        place for every method (:func:`uqlab._convert.as_key`, :func:`uqlab.data.check_model_data`).
+        """
+        from uqlab._convert import as_key
+        from uqlab.data import check_model_data
+        from uqlab.inference.driver import Session
+
+        as_key(key)
+        check_model_data(model, data)
+        target = self.target(model, data)
+        session = Session.for_fit(self, model, data, key)
+        return session.finish(self.infer(target, session, as_key(key)))
+
+    def target(self, model, data):  # pragma: no cover - interface
+        """Validate ``(model, data)`` and return what :meth:`infer` works on."""
+        raise NotImplementedError
+
+    def infer(self, target, session, key) -> Posterior:  # pragma: no cover - interface
+        """Build the kernels, run them with ``session.run`` and return the Posterior."""
         raise NotImplementedError
 
     def replace(self, **changes) -> Method:
@@ -75,16 +123,6 @@ def check_dataset(data) -> Dataset:
     return data
 
 
-def warn_numerics(name: str, values, what: str) -> None:
-    """Raise ``FloatingPointError`` if a fit produced NaN/inf (never hide numerical trouble)."""
-    values = np.asarray(values)
-    if not np.all(np.isfinite(values)):
-        raise FloatingPointError(
-            f"{name}: {what} became non-finite ({int((~np.isfinite(values)).sum())} entries); "
-            "try a smaller learning rate or step size, or check the data scale"
-        )
-
-
 @dataclasses.dataclass
 class Posterior:
     """What a method learned about a model; predicts in original units.
@@ -93,13 +131,24 @@ class Posterior:
         method: the Method (settings) that produced it.
         model: the model it was fitted for.
         scaler: the dataset's standardisation.
-        info: diagnostics (timings, acceptance, divergences, R-hat/ESS, losses, ...).
+        info: the typed record of the fit (:class:`~uqlab.info.FitInfo`: timings, gradient
+            evaluations, acceptance, divergences, R-hat/ESS, warnings, method-specific entries).
+        x_fit: the training inputs (original units) when the fit had a Dataset: the default
+            inputs of :meth:`to_arviz`.
     """
 
     method: Method
     model: Any
     scaler: Scaler
-    info: dict = dataclasses.field(default_factory=dict)
+    info: FitInfo = dataclasses.field(default_factory=FitInfo)
+    x_fit: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.info = FitInfo.from_mapping(self.info)
+
+    def chain_draws(self) -> Any:
+        """Parameter draws with leading ``(chain, draw)`` axes for chain diagnostics, or None."""
+        return None
 
     @property
     def num_members(self) -> int:  # pragma: no cover - interface
@@ -172,9 +221,23 @@ class Posterior:
 
         return save_posterior(self, path)
 
-    def to_arviz(self, x=None):  # pragma: no cover - interface
-        """An ``arviz.InferenceData`` of the draws (see the subclasses)."""
-        raise NotImplementedError(f"{type(self).__name__} has no draws to export to ArviZ")
+    def to_arviz(self, x=None, *, num_samples: int = 1000, seed: int = 0):
+        """``arviz.InferenceData`` of the predictive at ``x`` (default: the training inputs).
+
+        A posterior without parameter draws (Laplace, exact GP, SVGP, a neural process) has a
+        Gaussian (mixture) predictive; its ``num_samples`` draws (``seed``) of ``y`` at ``x`` are
+        one chain in ``posterior`` and ``posterior_predictive``.
+        """
+        from uqlab.inference._arviz import predictive_draws
+
+        return predictive_draws(self, self._arviz_inputs(x), num_samples, seed)
+
+    def _arviz_inputs(self, x):
+        if x is None:
+            x = self.x_fit
+        if x is None:
+            raise ValueError(f"x: {type(self).__name__}.to_arviz needs inputs x (N, d_in); the fit had no Dataset")
+        return x
 
 
 def _member_chunks(num_members: int, x_rows: int) -> int:
@@ -228,6 +291,9 @@ class ParticlePosterior(Posterior):
 
         return jax.device_get(jax.vmap(self.model.quantities)(self.particles))
 
+    def chain_draws(self) -> Any:
+        return self.draws()
+
     def draws(self) -> Any:
         """The particles with leading ``(chain, draw)`` axes, as numpy."""
         import jax
@@ -240,14 +306,17 @@ class ParticlePosterior(Posterior):
         (constrained space), the params pytree for a uqlab model."""
         return self.draws()
 
-    def to_arviz(self, x=None):
+    def to_arviz(self, x=None, *, num_samples: int = 1000, seed: int = 0):
         """``arviz.InferenceData``: ``posterior`` holds one variable per parameter leaf (named by
         its pytree path, dims ``(chain, draw, ...)``); ``sample_stats`` the sampler statistics
         (NUTS/HMC: ``acceptance_rate``, ``diverging``, ...); with ``x``, ``posterior_predictive``
-        holds each draw's predictive mean ``y`` at ``x`` (original units)."""
+        holds each draw's predictive mean ``y`` at ``x`` (original units). The draws are the
+        members, so ``num_samples`` and ``seed`` are unused."""
         from uqlab.inference._arviz import to_inference_data
 
-        return to_inference_data(self, self.draws(), self.sample_stats, x)
+        del num_samples, seed
+
+        return to_inference_data(self, self.draws(), self.sample_stats, self.x_fit if x is None else x)
 
 
 @dataclasses.dataclass(repr=False)
@@ -280,28 +349,23 @@ class DropoutPosterior(Posterior):
         apply = lambda k: self.model.apply(self.params, x, key=k, train=True)  # noqa: E731
         return jax.lax.map(apply, keys, batch_size=_member_chunks(keys.shape[0], x.shape[0]))
 
-    def to_arviz(self, x=None):
+    def to_arviz(self, x=None, *, num_samples: int = 1000, seed: int = 0):
         """``arviz.InferenceData`` with the ``T`` dropout masks as draws of one chain.
 
         The weights are a single point estimate, so they are no posterior draws; what varies
         over masks is the network output. ``posterior`` holds the masked network's mean ``f`` at
-        the inputs ``x`` (required; e.g. the training inputs), ``posterior_predictive`` the same
-        as ``y``: mask ``t`` is draw ``t``, the masks those ``predict`` uses.
+        the inputs ``x`` (default: the training inputs), ``posterior_predictive`` the same as
+        ``y``: mask ``t`` is draw ``t``, the masks those ``predict`` uses (``num_samples`` and
+        ``seed`` are unused).
         """
         from uqlab.inference._arviz import to_inference_data
 
-        if x is None:
-            raise ValueError("x: DropoutPosterior.to_arviz needs inputs x (N, d_in) at which the masks are draws")
-        return to_inference_data(self, None, None, x)
+        del num_samples, seed
+
+        return to_inference_data(self, None, None, self._arviz_inputs(x))
 
     def _quantity_draws(self) -> dict:
         import jax
 
         values = self.model.quantities(self.params)
         return jax.tree_util.tree_map(lambda v: np.asarray(v)[None], jax.device_get(values))
-
-
-def warn_if(condition: bool, message: str) -> None:
-    """Emit a ``RuntimeWarning`` (numerical trouble is reported, not hidden)."""
-    if condition:
-        warnings.warn(message, RuntimeWarning, stacklevel=3)

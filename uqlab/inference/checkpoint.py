@@ -8,9 +8,9 @@ continuing at step ``k`` gives bit-for-bit the draws of an uninterrupted run wit
 chunk, with a JSON *fingerprint* of the run (method and model settings, a hash of the data, the
 key) so that a checkpoint is never resumed by another run. Loading uses ``allow_pickle=False``.
 
-Any method driven by ``scan_with_progress`` (NUTS, HMC, SG-MCMC, ...) resumes by passing a
-``Checkpoint`` to it: build one with :func:`run_fingerprint`, pass it to every phase, and call
-:meth:`Checkpoint.finish` when the fit is complete.
+Every method with a ``checkpoint`` setting resumes: the fit template builds the run's
+``Checkpoint`` (:meth:`uqlab.inference.driver.Session.for_fit`), the driver passes it to every
+phase, and the session calls :meth:`Checkpoint.finish` when the fit is complete.
 """
 
 from __future__ import annotations
@@ -23,19 +23,23 @@ import pathlib
 
 import numpy as np
 
-from uqlab._io import atomic_write
+from uqlab._io import array_digest, atomic_write, verify
 
 __all__ = ["Checkpoint", "check_checkpoint_path", "run_fingerprint"]
 
 FORMAT = "uqlab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the metadata holds SHA-256 checksums of every array (``checksums``), verified on resume."""
 _EXCLUDED_SETTINGS = ("checkpoint", "progress")
 
 
 def _data_hash(data) -> str:
-    """SHA-256 over the data's arrays (a Dataset's x and y, or a pytree of arrays)."""
-    from uqlab.inference.serialization import leaf_names
+    """SHA-256 over the data's arrays (a Dataset's x and y, or a pytree of arrays), or over the
+    settings of a task generator (neural processes)."""
+    from uqlab.inference.serialization import leaf_names, to_config
 
+    if hasattr(data, "sample") and not hasattr(data, "x"):
+        return hashlib.sha256(json.dumps(to_config(data), sort_keys=True, default=str).encode()).hexdigest()
     if hasattr(data, "x") and hasattr(data, "y"):
         data = {"x": data.x, "y": data.y}
     digest = hashlib.sha256()
@@ -97,10 +101,19 @@ class Checkpoint:
             meta = json.loads(str(arrays.pop("__meta__")))
         except Exception as err:  # zip/npz/json errors of a damaged or foreign file
             raise ValueError(f"{where} is not a readable {FORMAT} file (truncated or another kind): {err}") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{where}: expected a {FORMAT} file, its metadata is a {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise ValueError(f"{where}: expected a {FORMAT} file, got format {meta.get('format')!r}")
-        if meta.get("format_version", -1) > FORMAT_VERSION:
-            raise ValueError(f"{where} has format version {meta['format_version']} > {FORMAT_VERSION}; upgrade uqlab")
+        version = meta.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"{where} has an unreadable format_version {version!r}")
+        if version > FORMAT_VERSION:
+            raise ValueError(f"{where} has format version {version} > {FORMAT_VERSION}; upgrade uqlab")
+        if version >= 2:
+            verify(where, meta.get("checksums"), {name: array_digest(a) for name, a in arrays.items()})
+        if not isinstance(meta.get("fingerprint"), dict) or not isinstance(meta.get("phases"), dict):
+            raise ValueError(f"{where}: the metadata lacks its fingerprint or phases")
         for part in ("method", "model", "data", "key"):
             if meta["fingerprint"].get(part) != self.fingerprint[part]:
                 raise ValueError(
@@ -148,7 +161,8 @@ class Checkpoint:
         for i, leaf in enumerate(jax.tree_util.tree_leaves(outs) if outs is not None else []):
             self._arrays[f"{phase}/outs/{i}"] = np.asarray(leaf)
         self._phases[phase] = int(step)
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "fingerprint": self.fingerprint, "phases": self._phases}
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "fingerprint": self.fingerprint, "phases": self._phases,
+                "checksums": {name: array_digest(a) for name, a in self._arrays.items()}}
         with atomic_write(self.path, "wb") as handle:
             np.savez(handle, __meta__=np.asarray(json.dumps(meta)), **self._arrays)
 

@@ -10,13 +10,12 @@ spread of member means (epistemic) and the mean member variance (aleatoric).
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import ClassVar
 
-from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model
+from uqlab.inference.base import Capabilities, Method, ParticlePosterior, check_dataset, check_model
+from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab.inference.map_training import SCHEDULES, fit_map
 
 __all__ = ["DeepEnsemble"]
 
@@ -33,9 +32,12 @@ class DeepEnsemble(Method):
         schedule: "constant" learning rate or "cosine" decay to 1 % (see :func:`fit_map`).
         vectorize: members under ``vmap`` (True) or one after another (see :func:`fit_map`).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file written after every chunk of steps and resumed from when it exists
+            (see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "ensemble"
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     num_members: int = 5
     num_steps: int = 2000
     learning_rate: float = 1e-2
@@ -43,6 +45,7 @@ class DeepEnsemble(Method):
     schedule: str = "constant"
     vectorize: bool = True
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
         check_positive_int("num_members", self.num_members)
@@ -50,27 +53,20 @@ class DeepEnsemble(Method):
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
         check_choice("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
-    def fit(self, model, data, *, key=0) -> ParticlePosterior:
-        """Train the K members and return them as a :class:`ParticlePosterior`."""
-        from uqlab.inference._optimize import fit_map
-
+    def target(self, model, data):
+        """The uqlab model and dataset (checked)."""
         check_model(model, "DeepEnsemble")
-        data = check_dataset(data)
-        start = time.perf_counter()
+        return model, check_dataset(data)
+
+    def infer(self, target, session, key) -> ParticlePosterior:
+        """Train the K members and return them as a :class:`ParticlePosterior`."""
+        model, data = target
         params, losses = fit_map(
-            model,
-            data,
-            key=as_key(key),
-            num_members=self.num_members,
-            num_steps=self.num_steps,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            train=False,
-            progress=self.progress,
-            desc="DeepEnsemble",
-            schedule=self.schedule,
+            session, model, data, key, num_members=self.num_members, num_steps=self.num_steps,
+            learning_rate=self.learning_rate, batch_size=self.batch_size, train=False, schedule=self.schedule,
             vectorize=self.vectorize,
         )
-        info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "final_loss": losses[-1].tolist()}
+        info = {"losses": losses, "final_loss": losses[-1].tolist(), "num_gradient_evals": self.num_steps * self.num_members}
         return ParticlePosterior(self, model, data.scaler, info, particles=params, num_chains=1)

@@ -5,8 +5,9 @@
   hyperparameters and further restarts drawn from the hyperprior (Rasmussen & Williams 2006,
   sec. 5.4). The gradient is the closed form of :func:`uqlab.models.gp.gaussian_log_marginal`.
   The predictive is the closed-form Gaussian: one member, ``S = 1``.
-* :class:`GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with NUTS (the fully Bayesian
-  GP); the predictive is the equal mixture of the closed-form Gaussians, one per draw.
+* :class:`~uqlab.inference.gp_nuts.GPNUTS` samples ``p(theta | y) ∝ p(theta) p(y | X, theta)`` with
+  NUTS (the fully Bayesian GP); the predictive is the equal mixture of the closed-form Gaussians,
+  one per draw (:class:`GPPosterior` with ``S`` members).
 
 All linear algebra runs in float64 inside ``jax.enable_x64`` (local, not global configuration).
 """
@@ -15,16 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from uqlab._convert import as_key
-from uqlab._validate import check_choice, check_positive_int, check_probability
-from uqlab.inference.base import Method, Posterior, check_dataset, warn_if, warn_numerics
+from uqlab._validate import check_choice, check_positive_int
+from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset
+from uqlab.inference.driver import check_finite
 
-__all__ = ["ExactGP", "GPNUTS", "GPPosterior", "check_gp_model", "select_members"]
+__all__ = ["ExactGP", "GPPosterior", "check_gp_model", "select_members"]
 
 
 def check_gp_model(model, method: str, data) -> None:
@@ -125,19 +125,24 @@ class GPPosterior(Posterior):
                 loc, scale = _factored_predictor(self.model)(hypers, self.x_train, *factors, x_star)
             return np.asarray(loc), np.asarray(scale)
 
-    def to_arviz(self, x=None):
-        """``arviz.InferenceData`` of sampled hyperparameters (one variable per leaf, dims
-        ``(chain, draw, ...)``) with the NUTS statistics; with ``x``, ``posterior_predictive``
-        holds each draw's predictive mean there. Type-II ML fits have no draws."""
+    def chain_draws(self):
         if self.sample_stats is None:
-            raise NotImplementedError("GPPosterior: type-II maximum likelihood has one hyperparameter set, no draws to export to ArviZ")
+            return None
+        c = self.num_chains
         import jax
 
+        return jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(c, len(a) // c, *np.shape(a)[1:]), self.hypers)
+
+    def to_arviz(self, x=None, *, num_samples: int = 1000, seed: int = 0):
+        """``arviz.InferenceData``: sampled hyperparameters (one variable per leaf, dims
+        ``(chain, draw, ...)``) with the NUTS statistics and, with ``x``, each draw's predictive
+        mean there; a type-II ML fit has one Gaussian predictive, exported as ``num_samples``
+        draws (see :meth:`Posterior.to_arviz`)."""
+        if self.sample_stats is None:
+            return super().to_arviz(x, num_samples=num_samples, seed=seed)
         from uqlab.inference._arviz import to_inference_data
 
-        c = self.num_chains
-        draws = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(c, len(a) // c, *np.shape(a)[1:]), self.hypers)
-        return to_inference_data(self, draws, self.sample_stats, x)
+        return to_inference_data(self, self.chain_draws(), self.sample_stats, self.x_fit if x is None else x)
 
     def _quantity_draws(self) -> dict:
         import jax
@@ -199,6 +204,7 @@ class ExactGP(Method):
     """
 
     name: ClassVar[str] = "gp"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False)
     objective: str = "ml"
     num_restarts: int = 3
     max_iter: int = 200
@@ -208,15 +214,19 @@ class ExactGP(Method):
         check_positive_int("num_restarts", self.num_restarts)
         check_positive_int("max_iter", self.max_iter)
 
-    def fit(self, model, data, *, key=0) -> GPPosterior:
+    def target(self, model, data):
+        """The GP and dataset, checked."""
+        data = check_dataset(data)
+        check_gp_model(model, "ExactGP", data)
+        return model, data
+
+    def infer(self, target, session, key) -> GPPosterior:
         """Maximise the (penalised) log marginal likelihood; return the S = 1 posterior."""
         import jax
         from jax.flatten_util import ravel_pytree
         from scipy.optimize import minimize
 
-        data = check_dataset(data)
-        check_gp_model(model, "ExactGP", data)
-        start = time.perf_counter()
+        model, data = target
         with jax.enable_x64(True):
             x, y = _float64_data(data)
             _, unravel = ravel_pytree(model.init())
@@ -232,7 +242,7 @@ class ExactGP(Method):
                     return np.inf, np.zeros_like(flat)
                 return value, np.asarray(ravel_pytree(grad)[0], np.float64) * scale
 
-            keys = jax.random.split(as_key(key), self.num_restarts)
+            keys = jax.random.split(key, self.num_restarts)
             runs = []
             for i, k in enumerate(keys):
                 # The first run starts at the kernel's stated initial values (as scikit-learn
@@ -242,97 +252,19 @@ class ExactGP(Method):
                 runs.append(minimize(scipy_fun, start_point, jac=True, method="L-BFGS-B",
                                      options={"maxiter": self.max_iter}))
             best = min(runs, key=lambda r: r.fun)
-            warn_numerics("ExactGP", [best.fun], "the negative log marginal likelihood")
+            check_finite("ExactGP", [best.fun], "the negative log marginal likelihood", "num_restarts")
             hypers = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], unravel(best.x))
             lml = float(model.log_marginal_likelihood(unravel(best.x), x, y))
         info = {
-            "fit_seconds": time.perf_counter() - start,
             "log_marginal_likelihood": lml,
             "restart_objectives": [float(r.fun) for r in runs],
             "converged": bool(best.success),
             "num_iterations": int(best.nit),
             "num_evaluations": counts["evaluations"],
         }
-        warn_if(not best.success, f"ExactGP: L-BFGS stopped without converging ({best.message})")
+        if not best.success:
+            session.warn(f"ExactGP: L-BFGS stopped without converging ({best.message})")
         x_np, y_np = (np.asarray(a) for a in data.standardized())
         posterior = GPPosterior(self, model, data.scaler, info, hypers=hypers, x_train=x_np, y_train=y_np)
         posterior._cached_factors(None)  # the final factorisation belongs to the fit (as in scikit-learn)
-        info["fit_seconds"] = time.perf_counter() - start
         return posterior
-
-
-@dataclasses.dataclass(frozen=True)
-class GPNUTS(Method):
-    """Fully Bayesian GP: NUTS over the log-hyperparameters, prediction = mixture over draws.
-
-    Args:
-        num_warmup, num_samples, num_chains, max_tree_depth, target_acceptance: as for
-            :class:`~uqlab.inference.nuts.NUTS`.
-        progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
-    """
-
-    name: ClassVar[str] = "gp_nuts"
-    num_warmup: int = 300
-    num_samples: int = 300
-    num_chains: int = 2
-    max_tree_depth: int = 6
-    target_acceptance: float = 0.8
-    progress: bool | None = None
-
-    def __post_init__(self):
-        check_positive_int("num_warmup", self.num_warmup, minimum=0)
-        check_positive_int("num_samples", self.num_samples)
-        check_positive_int("num_chains", self.num_chains)
-        check_positive_int("max_tree_depth", self.max_tree_depth)
-        check_probability("target_acceptance", self.target_acceptance)
-
-    def fit(self, model, data, *, key=0) -> GPPosterior:
-        """Sample hyperparameters from ``p(theta | y)``; chains start near the prior's centre."""
-        import jax
-
-        from uqlab._chains import summarize_chains
-        from uqlab.inference.nuts import run_nuts
-
-        data = check_dataset(data)
-        check_gp_model(model, "GPNUTS", data)
-        start = time.perf_counter()
-        with jax.enable_x64(True):
-            x, y = _float64_data(data)
-            logdensity = lambda p: model.log_prior(p) + model.log_marginal_likelihood(p, x, y)  # noqa: E731
-            init_key, run_key = jax.random.split(as_key(key))
-            centre = model.init()
-            jittered = lambda k: jax.tree_util.tree_map(lambda c, z: c + 0.1 * z, centre, _normal_like(k, centre))  # noqa: E731
-            positions = jax.vmap(jittered)(jax.random.split(init_key, self.num_chains))
-            draws, stats, (step_size, _) = run_nuts(
-                logdensity, positions, run_key, num_warmup=self.num_warmup, num_samples=self.num_samples,
-                max_tree_depth=self.max_tree_depth, target_acceptance=self.target_acceptance,
-                progress=self.progress, desc="GP NUTS",
-            )
-        hypers = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
-        x_np, y_np = (np.asarray(a) for a in data.standardized())
-        sample_stats = {
-            "acceptance_rate": stats["acceptance_rate"], "diverging": stats["divergences"] > 0,
-            "n_steps": stats["num_gradient_evals"],
-        }
-        posterior = GPPosterior(self, model, data.scaler, {}, hypers=hypers, x_train=x_np, y_train=y_np,
-                                num_chains=self.num_chains, sample_stats=sample_stats)
-        posterior.info.update({
-            "fit_seconds": time.perf_counter() - start,
-            "step_size": np.asarray(step_size).tolist(),
-            "acceptance_rate": float(stats["acceptance_rate"].mean()),
-            "divergences": int(stats["divergences"].sum()),
-            **summarize_chains(draws, posterior, data.x),
-        })
-        warn_if(posterior.info["divergences"] > 0,
-                f"GPNUTS: {posterior.info['divergences']} divergent transitions; the posterior may be biased")
-        return posterior
-
-
-def _normal_like(key, tree):
-    import jax
-
-    leaves, structure = jax.tree_util.tree_flatten(tree)
-    keys = jax.random.split(key, len(leaves))
-    return jax.tree_util.tree_unflatten(
-        structure, [jax.random.normal(k, leaf.shape, leaf.dtype) for k, leaf in zip(keys, leaves)]
-    )

@@ -13,7 +13,8 @@ import dataclasses
 from typing import ClassVar
 
 from uqlab._validate import check_positive_int
-from uqlab.inference.nuts import HamiltonianMethod, hmc_transition
+from uqlab.inference.kernels.hamiltonian import hmc_transition
+from uqlab.inference.nuts import HamiltonianMethod
 
 __all__ = ["HMC"]
 
@@ -23,9 +24,8 @@ class HMC(HamiltonianMethod):
     """Static HMC with window adaptation of the step size and diagonal mass matrix.
 
     Args:
-        num_warmup, num_samples, num_chains, target_acceptance, thinning, progress, checkpoint,
-            init, init_steps, init_learning_rate, init_lbfgs_steps, vectorize: as for
-                :class:`~uqlab.inference.nuts.NUTS`.
+        num_warmup, num_samples, num_chains, target_acceptance, thinning, progress, checkpoint, init, init_steps, init_learning_rate, init_lbfgs_steps, vectorize: as for
+            :class:`~uqlab.inference.nuts.NUTS`.
         num_integration_steps: leapfrog steps per transition L.
     """
 

@@ -1,6 +1,6 @@
 """Laplace approximation with a generalised Gauss-Newton Hessian and the linearised predictive.
 
-After a MAP fit ``theta*`` (optax Adam, :func:`uqlab.inference._optimize.fit_map`), the posterior
+After a MAP fit ``theta*`` (optax Adam, :func:`uqlab.inference.map_training.fit_map`), the posterior
 over a subset of weights (the last layer, or all network weights) is approximated by
 
     q(theta) = N(theta*, Sigma),   Sigma^-1 = G + delta I,   G = sum_n J_n^T Lambda_n J_n,
@@ -43,14 +43,14 @@ point, cheap for every one):
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference.base import Method, Posterior, check_dataset, check_model
+from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset, check_model
+from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab.inference.map_training import fit_map
 
 __all__ = ["Laplace", "LaplacePosterior", "log_marginal_likelihood", "kron_terms"]
 
@@ -227,9 +227,12 @@ class Laplace(Method):
             by maximising the Laplace marginal likelihood over ``PRIOR_GRID`` (1e-4 ... 1e4).
         num_steps, learning_rate, batch_size: the MAP fit (Adam).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file the MAP fit writes after every chunk of steps and resumes from (see
+            :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "laplace"
+    capabilities: ClassVar[Capabilities] = Capabilities(draws=False, minibatch=True, resumable=True)
     subset: str = "last_layer"
     hessian: str = "full"
     prior_precision: float | None = None
@@ -237,8 +240,10 @@ class Laplace(Method):
     learning_rate: float = 1e-2
     batch_size: int | None = None
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
         check_choice("subset", self.subset, ("last_layer", "all"))
         check_choice("hessian", self.hessian, ("full", "diag", "kron"))
         check_positive("prior_precision", self.prior_precision, allow_none=True)
@@ -279,22 +284,27 @@ class Laplace(Method):
         inverse = lambda delta: (eigenvectors / (np.clip(eigenvalues, 0.0, None) + delta)) @ eigenvectors.T  # noqa: E731
         return mean, eigenvalues, lambda delta: {"covariance": inverse(delta)}
 
-    def fit(self, model, data, *, key=0) -> LaplacePosterior:
-        """MAP fit, GGN at the MAP, prior precision by marginal likelihood, linearised predictive."""
+    def target(self, model, data):
+        """The uqlab model (an MLP for ``"kron"``) and dataset, checked."""
         import jax
-
-        from uqlab._convert import to_jax
-        from uqlab.inference._optimize import fit_map
-        from uqlab.models.base import log_joint
 
         check_model(model, "Laplace", *(("features",) if self.subset == "last_layer" else ()))
         data = check_dataset(data)
         if self.hessian == "kron":
             _kron_check(model, model.init(jax.random.PRNGKey(0)))
-        start = time.perf_counter()
+        return model, data
+
+    def infer(self, target, session, key) -> LaplacePosterior:
+        """MAP fit, GGN at the MAP, prior precision by marginal likelihood, linearised predictive."""
+        import jax
+
+        from uqlab._convert import to_jax
+        from uqlab.models.base import log_joint
+
+        model, data = target
         params, losses = fit_map(
-            model, data, key=as_key(key), num_members=1, num_steps=self.num_steps, learning_rate=self.learning_rate,
-            batch_size=self.batch_size, train=False, progress=self.progress, desc="Laplace MAP",
+            session, model, data, key, num_members=1, num_steps=self.num_steps, learning_rate=self.learning_rate,
+            batch_size=self.batch_size, train=False, phase="MAP",
         )
         params = jax.tree_util.tree_map(lambda a: a[0], params)
         if self.subset == "last_layer" and not (isinstance(params, dict) and isinstance(params.get("net"), list)):
@@ -306,7 +316,6 @@ class Laplace(Method):
         evidence = log_marginal_likelihood(PRIOR_GRID, log_lik, sq_norm, eigenvalues)
         delta = float(PRIOR_GRID[np.argmax(evidence)]) if self.prior_precision is None else float(self.prior_precision)
         info = {
-            "fit_seconds": time.perf_counter() - start,
             "losses": losses[:, 0],
             "prior_precision": delta,
             "log_marginal_likelihood": float(log_marginal_likelihood(delta, log_lik, sq_norm, eigenvalues)),

@@ -10,15 +10,12 @@ precision ``tau`` is either fixed (``noise_precision``) or learned with the like
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import ClassVar
 
-import jax
-
-from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import DropoutPosterior, Method, check_dataset, check_model
+from uqlab.inference.base import Capabilities, DropoutPosterior, Method, check_dataset, check_model
+from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab.inference.map_training import SCHEDULES, fit_map
 
 __all__ = ["MCDropout"]
 
@@ -36,11 +33,14 @@ class MCDropout(Method):
         learning_rate: Adam learning rate.
         batch_size: minibatch size or None (full batch).
         schedule: "constant" learning rate or "cosine" decay to 1 % (see
-            :func:`~uqlab.inference._optimize.fit_map`).
+            :func:`~uqlab.inference.map_training.fit_map`).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file written after every chunk of steps and resumed from when it exists
+            (see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "mc_dropout"
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     dropout_rate: float | None = 0.1
     num_passes: int = 100
     noise_precision: float | None = None
@@ -49,6 +49,7 @@ class MCDropout(Method):
     batch_size: int | None = None
     schedule: str = "constant"
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
         if self.dropout_rate is not None and not 0 < self.dropout_rate < 1:
@@ -59,6 +60,7 @@ class MCDropout(Method):
         check_positive("learning_rate", self.learning_rate)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
         check_choice("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
     def prepare(self, model):
         """The model with this method's dropout rate and noise precision applied."""
@@ -75,30 +77,23 @@ class MCDropout(Method):
             model = model.replace(likelihood=Gaussian(noise_scale=self.noise_precision**-0.5))
         return model
 
-    def fit(self, model, data, *, key=0) -> DropoutPosterior:
-        """Train one dropout network and return it with T predictive masks."""
-        from uqlab.inference._optimize import fit_map
+    def target(self, model, data):
+        """The model with this method's dropout settings, and the dataset (checked)."""
+        return self.prepare(model), check_dataset(data)
 
-        model = self.prepare(model)
-        data = check_dataset(data)
-        fit_key, predict_key = jax.random.split(as_key(key))
-        start = time.perf_counter()
+    def infer(self, target, session, key) -> DropoutPosterior:
+        """Train one dropout network and return it with T predictive masks."""
+        import jax
+
+        model, data = target
+        fit_key, predict_key = jax.random.split(key)
         params, losses = fit_map(
-            model,
-            data,
-            key=fit_key,
-            num_members=1,
-            num_steps=self.num_steps,
-            learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
-            train=True,
-            progress=self.progress,
-            desc="MCDropout",
-            schedule=self.schedule,
+            session, model, data, fit_key, num_members=1, num_steps=self.num_steps, learning_rate=self.learning_rate,
+            batch_size=self.batch_size, train=True, schedule=self.schedule,
             vectorize=False,  # one member: no batching needed
         )
         params = jax.tree_util.tree_map(lambda a: a[0], params)
-        info = {"fit_seconds": time.perf_counter() - start, "losses": losses[:, 0], "final_loss": float(losses[-1, 0])}
+        info = {"losses": losses[:, 0], "final_loss": float(losses[-1, 0]), "num_gradient_evals": self.num_steps}
         return DropoutPosterior(
             self, model, data.scaler, info, params=params, num_passes=self.num_passes, predict_key=predict_key
         )

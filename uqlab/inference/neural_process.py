@@ -1,38 +1,70 @@
-"""Training neural processes on a task distribution, and conditioning them on a context set.
+"""Training neural processes (Garnelo et al., 2018a, b; Kim et al., 2019) and conditioning them.
 
-Neural processes are amortised: ``NPTrain().fit(model, tasks, key=...)`` trains on tasks sampled
-from a task generator (e.g. :class:`~uqlab.problems.gp_tasks.GPTasks`), not on one dataset, and
-returns an :class:`NPPosterior`. ``post.condition(x_ctx, y_ctx)`` gives a
-:class:`ConditionedNP`, an ordinary :class:`~uqlab.inference.base.Posterior` whose ``predict(x)``
-is a Predictive (a mixture over latent draws for latent NPs), so every diagnostic applies.
+Neural processes are amortised: ``NPTrain`` minimises the NP objective (the model's ``loss``)
+with Adam over batches of tasks, a fresh batch per step drawn by the driver from a task generator
+with ``sample(key, batch_size)`` (e.g. :class:`~uqlab.problems.gp_tasks.GPTasks`). The result is an
+:class:`NPPosterior`: ``post.condition(x_ctx, y_ctx).predict(x)`` is a Predictive (a mixture
+over latent draws for latent NPs), so every diagnostic applies.
 
-Why ``NPTrain`` is not in the single-dataset method registry: ``uqlab.fit(model, data, ...)``
-means "infer from this dataset"; an NP trained on one dataset has no task distribution to learn
-from, and its prediction needs a context set that ``predict(x)`` cannot supply. Its conformance
-lives in ``tests/models/test_neural_process.py`` instead.
+Given a :class:`~uqlab.data.Dataset` instead (``uqlab.fit(np_model, data, "np_train")``), the
+tasks are random context/target subsets of its standardised points (:class:`DatasetTasks`),
+and the posterior is conditioned on the whole training set, so ``predict(x)`` works at once:
+a neural process fitted to one function, as any registered method is.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
 from uqlab._convert import as_key
 from uqlab._validate import check_positive, check_positive_int
-from uqlab.data import Scaler, as_2d
-from uqlab.inference.base import Method, Posterior, warn_numerics
-from uqlab.inference.transform import scan_with_progress
+from uqlab.data import Dataset, Scaler, as_2d
+from uqlab.inference.base import Capabilities, Method, Posterior
+from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab.inference.kernels.optimizers import descent
 
-__all__ = ["NPTrain", "NPPosterior", "ConditionedNP"]
+__all__ = ["NPTrain", "NPPosterior", "DatasetTasks"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetTasks:
+    """Tasks from one dataset: ``max_points`` random points, the first ``n_c`` of them the context.
+
+    ``n_c`` is uniform on ``[1, max_points // 2]`` and the targets are the first ``n_t`` points,
+    ``n_t`` uniform on ``(n_c, max_points]`` (targets include the context, as in NP training).
+    """
+
+    x: Any
+    y: Any
+    max_points: int = 64
+
+    def sample(self, key, batch_size: int) -> dict:
+        """A batch of tasks in the format of :meth:`~uqlab.problems.gp_tasks.GPTasks.sample`."""
+        import jax
+
+        return jax.vmap(self._one)(jax.random.split(key, batch_size))
+
+    def _one(self, key):
+        import jax
+        import jax.numpy as jnp
+
+        p = min(self.max_points, self.x.shape[0])
+        order_key, context_key, target_key = jax.random.split(key, 3)
+        index = jax.random.permutation(order_key, self.x.shape[0])[:p]
+        n_context = jax.random.randint(context_key, (), 1, max(1, p // 2) + 1)
+        n_total = jax.random.randint(target_key, (), n_context + 1, p + 1)
+        position = jnp.arange(p)
+        x, y = jnp.asarray(self.x)[index], jnp.asarray(self.y)[index]
+        return {"x": x, "y": y, "context": position < n_context, "target": position < n_total}
 
 
 @dataclasses.dataclass(frozen=True)
 class NPTrain(Method):
-    """Adam on the NP objective, a fresh batch of tasks each step (sampled inside the scan).
+    """Adam on the NP objective, a fresh batch of tasks each step.
 
     Args:
         num_steps: Adam steps.
@@ -40,80 +72,94 @@ class NPTrain(Method):
         learning_rate: Adam step size.
         num_latent_samples: default number of latent draws (members) when predicting.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file written after every chunk of steps and resumed from when it exists
+            (see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "np_train"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="neural_process", draws=False, minibatch=True, resumable=True)
     num_steps: int = 20_000
     batch_size: int = 16
     learning_rate: float = 5e-4
     num_latent_samples: int = 32
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
         for name in ("num_steps", "batch_size", "num_latent_samples"):
             check_positive_int(name, getattr(self, name))
         check_positive("learning_rate", self.learning_rate)
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
-    def fit(self, model, tasks, *, key=0) -> NPPosterior:
-        """Train ``model`` (a NeuralProcess) on tasks from ``tasks.sample(key, batch_size)``."""
-        import jax
-        import optax
-
+    def target(self, model, data):
+        """``(model, tasks, data)``: the neural process, the task generator, and the Dataset or None."""
+        from uqlab.models.convcnp import ConvCNP
         from uqlab.models.neural_process import NeuralProcess
 
-        if not isinstance(model, NeuralProcess):
+        if not isinstance(model, (NeuralProcess, ConvCNP)):
             raise TypeError(
-                f"model: NPTrain needs a uqlab.models.neural_process.NeuralProcess, got {type(model).__name__}"
+                "model: NPTrain needs a uqlab.models.neural_process.NeuralProcess or a "
+                f"uqlab.models.convcnp.ConvCNP, got {type(model).__name__}"
             )
-        if not hasattr(tasks, "sample"):
+        if isinstance(data, Dataset):
+            if data.dims != (model.d_x, model.d_y):
+                raise ValueError(f"data: expected (d_in, d_out) = {(model.d_x, model.d_y)} like the model, got {data.dims}")
+            x, y = (np.asarray(a, np.float32) for a in data.standardized())
+            return model, DatasetTasks(x, y), data
+        if not hasattr(data, "sample"):
             raise TypeError(
-                f"tasks: expected a task generator with sample(key, batch_size), got {type(tasks).__name__}"
+                f"data: expected a task generator with sample(key, batch_size) or a Dataset, got {type(data).__name__}"
             )
-        start = time.perf_counter()
-        init_key, steps_key, predict_key = jax.random.split(as_key(key), 3)
-        params = model.init(init_key)
-        optimizer = optax.adam(self.learning_rate)
+        return model, data, None
 
-        def batch_loss(params, k):
-            task_key, loss_key = jax.random.split(k)
-            batch = tasks.sample(task_key, self.batch_size)
+    def infer(self, target, session, key) -> NPPosterior:
+        """Train on batches of tasks; condition on the training set when it is one Dataset."""
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        model, tasks, data = target
+        init_key, steps_key, predict_key = jax.random.split(key, 3)
+
+        def batch_loss(params, batch, loss_key):
             keys = jax.random.split(loss_key, self.batch_size)
-            return jax.numpy.mean(jax.vmap(model.loss, in_axes=(None, 0, 0))(params, batch, keys))
+            return jnp.mean(jax.vmap(model.loss, in_axes=(None, 0, 0))(params, batch["data"], keys))
 
-        def step(carry, k):
-            params, opt_state = carry
-            value, grads = jax.value_and_grad(batch_loss)(params, k)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), value
-
-        (params, _), losses = scan_with_progress(
-            step, (params, optimizer.init(params)), jax.random.split(steps_key, self.num_steps),
-            num_steps=self.num_steps, desc=f"NPTrain {model.kind}", progress=self.progress,
+        kernel = descent(batch_loss, optax.adam(self.learning_rate))
+        state, _, infos = session.run(
+            kernel, kernel.init(model.init(init_key)), steps_key, num_steps=self.num_steps, phase=model.kind,
+            draw_batch=lambda k: tasks.sample(k, self.batch_size), loss=lambda i: i.loss,
         )
-        warn_numerics("NPTrain", losses[-1:], "the training loss")
-        info = {"fit_seconds": time.perf_counter() - start, "losses": losses}
-        return NPPosterior(self, model, params, predict_key, info)
+        info = {"losses": infos.loss, "num_gradient_evals": self.num_steps}
+        if data is None:
+            return NPPosterior(self, model, Scaler.identity(model.d_x, model.d_y), info, params=state.params,
+                               predict_key=predict_key)
+        x, y = (np.asarray(a, np.float64) for a in data.standardized())
+        return NPPosterior(self, model, data.scaler, info, params=state.params, predict_key=predict_key, x_ctx=x, y_ctx=y)
 
 
-@dataclasses.dataclass
-class NPPosterior:
-    """A trained neural process: condition it on a context set, then predict.
+@dataclasses.dataclass(repr=False)
+class NPPosterior(Posterior):
+    """A trained neural process, conditioned on a context set or not yet.
 
     Attributes:
-        method, model: the training settings and the NeuralProcess.
         params: trained parameters.
         predict_key: default key for latent draws (repeated predictions give identical numbers).
-        info: ``fit_seconds`` and the training ``losses``.
+        x_ctx, y_ctx: the context in standardised units (None: not conditioned; see :meth:`condition`).
     """
 
-    method: NPTrain
-    model: Any
-    params: Any
-    predict_key: Any
-    info: dict = dataclasses.field(default_factory=dict)
+    params: Any = None
+    predict_key: Any = None
+    x_ctx: np.ndarray | None = None
+    y_ctx: np.ndarray | None = None
 
-    def condition(self, x_ctx, y_ctx) -> ConditionedNP:
-        """The predictive given context ``(x_ctx, y_ctx)`` (rows are points; may be empty for latent NPs).
+    @property
+    def num_members(self) -> int:
+        return self.method.num_latent_samples if self.model.is_latent else 1
+
+    def condition(self, x_ctx, y_ctx) -> NPPosterior:
+        """The predictive given context ``(x_ctx, y_ctx)`` in original units (rows are points; may
+        be empty for latent NPs).
 
         Raises:
             ValueError: mismatched lengths or widths, NaN, or an empty context for a CNP.
@@ -125,34 +171,13 @@ class NPPosterior:
         if len(x_ctx) == 0 and not self.model.is_latent:
             raise ValueError("x_ctx: a conditional NP needs at least one context point (a latent NP "
                              "predicts its prior from an empty context), got 0 points")
-        d_x, d_y = self.model.d_x, self.model.d_y
-        return ConditionedNP(self.method, self.model, Scaler.identity(d_x, d_y), dict(self.info),
-                             params=self.params, x_ctx=x_ctx, y_ctx=y_ctx, predict_key=self.predict_key)
-
-
-def _context(name: str, array, width: int) -> np.ndarray:
-    """A context array as ``(n, width)`` float64 (``n`` may be 0; 1-D means one column)."""
-    array = np.asarray(array, np.float64)
-    array = array.reshape(-1, width) if array.ndim == 1 else array
-    if array.ndim != 2 or array.shape[1] != width:
-        raise ValueError(f"{name}: expected shape (n, {width}), got {array.shape}")
-    return as_2d(name, array) if len(array) else array
-
-
-@dataclasses.dataclass(repr=False)
-class ConditionedNP(Posterior):
-    """A neural process conditioned on a context set; ``predict(x)`` as for any Posterior."""
-
-    params: Any = None
-    x_ctx: np.ndarray | None = None
-    y_ctx: np.ndarray | None = None
-    predict_key: Any = None
-
-    @property
-    def num_members(self) -> int:
-        return self.method.num_latent_samples if self.model.is_latent else 1
+        if len(x_ctx):
+            x_ctx, y_ctx = self.scaler.x(x_ctx), self.scaler.y(y_ctx)
+        return dataclasses.replace(self, info=dict(self.info), x_ctx=x_ctx, y_ctx=y_ctx)
 
     def _member_outputs(self, x, num_samples, key):
+        if self.x_ctx is None:
+            raise ValueError("x_ctx: this neural process has no context yet; call condition(x_ctx, y_ctx) first")
         key = self.predict_key if key is None else as_key(key)
         # Pad the context to a power of two so that contexts of similar size share one compilation.
         n = len(self.x_ctx)
@@ -167,6 +192,15 @@ class ConditionedNP(Posterior):
 
     def _quantity_draws(self) -> dict:
         return {}
+
+
+def _context(name: str, array, width: int) -> np.ndarray:
+    """A context array as ``(n, width)`` float64 (``n`` may be 0; 1-D means one column)."""
+    array = np.asarray(array, np.float64)
+    array = array.reshape(-1, width) if array.ndim == 1 else array
+    if array.ndim != 2 or array.shape[1] != width:
+        raise ValueError(f"{name}: expected shape (n, {width}), got {array.shape}")
+    return as_2d(name, array) if len(array) else array
 
 
 @functools.lru_cache(maxsize=32)

@@ -5,6 +5,8 @@ A new method is one file and one line here.
 
 from __future__ import annotations
 
+import dataclasses
+
 from uqlab._registry import resolve
 
 __all__ = ["METHODS", "get_method", "make_method", "method_names"]
@@ -15,15 +17,20 @@ METHODS: dict[str, str] = {
     "ensemble": "uqlab.inference.ensemble:DeepEnsemble",
     "mc_dropout": "uqlab.inference.mc_dropout:MCDropout",
     "gp": "uqlab.inference.gp:ExactGP",
-    "gp_nuts": "uqlab.inference.gp:GPNUTS",
+    "gp_nuts": "uqlab.inference.gp_nuts:GPNUTS",
     "svgp": "uqlab.inference.svgp:SVGP",
     "sgld": "uqlab.inference.sgmcmc:SGLD",
     "sghmc": "uqlab.inference.sgmcmc:SGHMC",
     "vi_meanfield": "uqlab.inference.vi:MeanFieldVI",
     "vi_fullrank": "uqlab.inference.vi:FullRankVI",
     "laplace": "uqlab.inference.laplace:Laplace",
+    "np_train": "uqlab.inference.neural_process:NPTrain",
+    "mala": "uqlab.inference.mala:MALA",
     "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
     "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
+    "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",
+    "torch_vi_meanfield": "uqlab.inference.torch.vi:TorchMeanFieldVI",
+    "torch_vi_fullrank": "uqlab.inference.torch.vi:TorchFullRankVI",
 }
 
 
@@ -38,13 +45,16 @@ def get_method(name: str):
 
 
 def make_method(method, **settings):
-    """A Method from an instance, a Method class or a registered name; ``settings`` override its own."""
-    from uqlab.inference.base import Method
+    """A Method from an instance, a Method class or a registered name; ``settings`` override its own.
 
-    if isinstance(method, Method):
+    Methods are recognised by protocol (a dataclass with ``fit``), not ``isinstance(.., base.Method)``,
+    so that this table imports nothing (``inference.serialization`` reads it to name methods in files).
+    """
+    is_method = dataclasses.is_dataclass(method) and callable(getattr(method, "fit", None))
+    if is_method and not isinstance(method, type):
         if settings:
             return method.replace(**settings)
         return method
-    if isinstance(method, type) and issubclass(method, Method):
+    if is_method:
         return method(**settings)
     return get_method(method)(**settings)

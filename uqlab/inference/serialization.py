@@ -8,13 +8,24 @@ format ArviZ uses for its InferenceData):
 * global attributes ``format`` (``"uqlab-posterior"``), ``format_version`` (int) and ``uqlab``,
   a JSON document with the posterior kind, method and model settings, scaler, JSON-safe info
   and, per state field, a *skeleton*: the field's pytree with each array replaced by the name
-  of its variable (so empty containers and list/dict nesting survive exactly).
+  of its variable (so empty containers and list/dict nesting survive exactly);
+* (format 2) global attribute ``checksums``: JSON ``{"uqlab": digest of the metadata string,
+  "arrays": {variable: digest}}`` (SHA-256, :func:`uqlab._io.array_digest`).
 
 Settings objects (methods, models, likelihoods) are frozen dataclasses, encoded recursively as
-``{"__class__": "module:Name", field: value, ...}``. Loading rebuilds them only from dataclasses
-defined in ``uqlab`` modules: no pickle, and a file can never make the loader run other code.
-A model that is a plain function (a NumPyro model, a log density) is recorded by name and must be
-handed back to :func:`load_posterior`.
+``{"__class__": "module:Name", field: value, ...}``; a registered method (format 2) as
+``{"__method__": "<registry name>", field: value, ...}``, so moving its module breaks no file.
+Loading rebuilds them only from registered methods and dataclasses defined in ``uqlab`` modules:
+no pickle, and a file can never make the loader run other code. A model that is a plain function
+(a NumPyro model, a log density) is recorded by name and must be handed back to
+:func:`load_posterior`.
+
+Loading checks, in order: a regular file; netCDF; the format name and a known version; the
+checksums (format 2); the metadata's structure; the rebuilt classes; the array shapes against the
+model (``model.init``) and the chain count; and that the posterior predicts, at one input row of
+the scaler's width, the scaler's number of outputs. Any failure is one ``ValueError`` naming the
+file and what is wrong. Format-1 files (uqlab 0.1.0, no checksums, methods by module path) still
+load, with every check but the checksums.
 
 Writes are atomic (temporary file in the same folder, then ``os.replace``).
 """
@@ -28,19 +39,21 @@ import pathlib
 
 import numpy as np
 
-from uqlab._io import atomic_path
+from uqlab._io import array_digest, atomic_path, check_file, text_digest, verify
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "save_posterior", "load_posterior", "to_config", "from_config", "leaf_names"]
 
 FORMAT = "uqlab-posterior"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _JSON_TYPES = (type(None), bool, int, float, str)
 
 
 def to_config(obj):
     """JSON-safe form of settings: dataclasses, tuples, lists, dicts, numbers, strings, functions."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        config = {"__class__": f"{type(obj).__module__}:{type(obj).__qualname__}"}
+        registered = _registry_name(obj)
+        config = {"__method__": registered} if registered else {"__class__": f"{type(obj).__module__}:{type(obj).__qualname__}"}
         for field in dataclasses.fields(obj):
             config[field.name] = to_config(getattr(obj, field.name))
         return config
@@ -64,6 +77,26 @@ def to_config(obj):
     raise TypeError(f"settings: cannot save a {type(obj).__name__} ({obj!r}); expected dataclasses, numbers, strings")
 
 
+def _registry_name(obj) -> str | None:
+    """The registry name of a registered Method instance (its class's ``name``, if the registry
+    maps that name to exactly this class), else None."""
+    from uqlab.inference.registry import METHODS
+
+    name = getattr(type(obj), "name", None)
+    if isinstance(name, str) and METHODS.get(name) == f"{type(obj).__module__}:{type(obj).__qualname__}":
+        return name
+    return None
+
+
+def _build(cls: type, config: dict, tag: str):
+    """``cls(**fields)`` from a config; unknown or invalid fields become a ValueError."""
+    fields = {k: from_config(v) for k, v in config.items() if k != tag}
+    try:
+        return cls(**fields)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"cannot rebuild {config[tag]!r} from its saved settings: {err}") from None
+
+
 def _is_posterior(cls) -> bool:
     """Whether ``cls`` is a Posterior class: it has the persistence hooks ``_state``/``_from_state``.
 
@@ -75,6 +108,8 @@ def _is_posterior(cls) -> bool:
 
 def _allowed_class(path: str, posterior: bool = False) -> type:
     """The class at ``"module:Name"`` if it is a uqlab dataclass (and a Posterior if ``posterior``)."""
+    if not isinstance(path, str):
+        raise ValueError(f"a class must be named by a 'module:Name' string, got {path!r}")
     module, _, name = path.partition(":")
     if not (module == "uqlab" or module.startswith("uqlab.")) or not name.isidentifier():
         raise ValueError(f"{path!r} is not a uqlab class; only uqlab dataclasses can be loaded")
@@ -97,9 +132,12 @@ def from_config(config):
         return [from_config(v) for v in config]
     if not isinstance(config, dict):
         return config
+    if "__method__" in config:
+        from uqlab.inference.registry import get_method
+
+        return _build(get_method(config["__method__"]), config, "__method__")
     if "__class__" in config:
-        cls = _allowed_class(config["__class__"])
-        return cls(**{k: from_config(v) for k, v in config.items() if k != "__class__"})
+        return _build(_allowed_class(config["__class__"]), config, "__class__")
     if "__tuple__" in config:
         return tuple(from_config(v) for v in config["__tuple__"])
     if "__array__" in config:
@@ -184,7 +222,9 @@ def save_posterior(posterior, path) -> pathlib.Path:
         "state": state_json,
         "arrays": skeletons,
     }
-    attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "uqlab": json.dumps(meta, default=_json_default)}
+    text = json.dumps(meta, default=_json_default)
+    checksums = {"uqlab": text_digest(text), "arrays": {name: array_digest(var.values) for name, var in variables.items()}}
+    attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "uqlab": text, "checksums": json.dumps(checksums)}
     with atomic_path(path) as tmp:
         xr.Dataset(variables, attrs=attrs).to_netcdf(tmp, engine="h5netcdf")
     return path
@@ -194,16 +234,63 @@ def _read(path: pathlib.Path) -> tuple[dict, dict]:
     """``(attrs, {variable: numpy array})`` of a uqlab posterior file, or a ValueError saying why not."""
     import xarray as xr
 
-    if not path.is_file():
-        raise FileNotFoundError(f"path: no such file {str(path)!r}")
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with xr.open_dataset(path, engine="h5netcdf", mask_and_scale=False, decode_times=False) as ds:
             return dict(ds.attrs), {name: var.values for name, var in ds.variables.items()}
     except Exception as err:  # h5py/xarray raise many types for a damaged file
         raise ValueError(
             f"path: {str(path)!r} is not a readable netCDF file (truncated or not a {FORMAT} file): "
             f"{type(err).__name__}: {err}"
         ) from None
+
+
+def _version(attrs: dict, where: str) -> int:
+    """The file's format version, checked against the versions this uqlab reads."""
+    raw = attrs.get("format_version")
+    if isinstance(raw, np.ndarray) and raw.size == 1:
+        raw = raw.item()
+    try:
+        if isinstance(raw, (bool, float)) or (isinstance(raw, str) and not raw.strip().isdigit()):
+            raise ValueError
+        version = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} has an unreadable format_version {raw!r} (expected an integer)") from None
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{where} has {FORMAT} format version {version}, newer than this uqlab reads "
+            f"(<= {FORMAT_VERSION}); upgrade uqlab"
+        )
+    if version not in _READABLE_VERSIONS:
+        raise ValueError(f"{where} has unknown {FORMAT} format version {version} (this uqlab reads {_READABLE_VERSIONS})")
+    return version
+
+
+def _checksums(attrs: dict, arrays: dict, where: str) -> None:
+    try:
+        table = json.loads(attrs["checksums"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{where}: format {FORMAT_VERSION} file without a readable checksum table") from None
+    actual = {"uqlab": text_digest(attrs["uqlab"]), "arrays": {n: array_digest(a) for n, a in arrays.items()}}
+    verify(where, {"metadata": table.get("uqlab")}, {"metadata": actual["uqlab"]})
+    verify(where, table.get("arrays"), actual["arrays"])
+
+
+def _meta(text, where: str) -> dict:
+    """The metadata document, with the entries every format has."""
+    try:
+        meta = json.loads(text)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: the metadata is not valid JSON ({err})") from None
+    need = {"kind": str, "method": dict, "model": (dict, str, type(None)), "scaler": (dict, type(None)),
+            "info": dict, "state": dict, "arrays": dict}
+    if not isinstance(meta, dict):
+        raise ValueError(f"{where}: expected a JSON object as metadata, got {type(meta).__name__}")
+    for name, kind in need.items():
+        if name not in meta:
+            raise ValueError(f"{where}: the metadata has no {name!r} entry")
+        if not isinstance(meta[name], kind):
+            raise ValueError(f"{where}: the metadata's {name!r} entry has the wrong type ({type(meta[name]).__name__})")
+    return meta
 
 
 def load_posterior(path, *, model=None):
@@ -215,21 +302,20 @@ def load_posterior(path, *, model=None):
             model or a log density), optional otherwise (default: rebuilt from the file).
 
     Raises:
-        ValueError: not a uqlab posterior, a truncated file, or a newer format version.
+        FileNotFoundError: no such file.
+        IsADirectoryError: ``path`` is a folder.
+        ValueError: anything wrong with the file (see the module docstring), naming the file.
     """
     from uqlab.data import Scaler
 
-    path = pathlib.Path(path)
+    path = check_file(path, FORMAT)
+    where = f"path: {str(path)!r}"
     attrs, arrays = _read(path)
     if attrs.get("format") != FORMAT or "uqlab" not in attrs:
         raise ValueError(f"path: expected a {FORMAT} file, got {str(path)!r} with format {attrs.get('format')!r}")
-    version = int(attrs.get("format_version", -1))
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"path: {str(path)!r} has {FORMAT} format version {version}, newer than this uqlab reads "
-            f"(<= {FORMAT_VERSION}); upgrade uqlab"
-        )
-    meta = json.loads(attrs["uqlab"])
+    if _version(attrs, where) >= 2:
+        _checksums(attrs, arrays, where)
+    meta = _meta(attrs["uqlab"], where)
     try:
         cls = _allowed_class(meta["kind"], posterior=True)
         method = from_config(meta["method"])
@@ -238,8 +324,15 @@ def load_posterior(path, *, model=None):
     except ValueError as err:
         hint = " (pass it as load(path, model=...))" if "function" in str(err) else ""
         raise ValueError(f"path: cannot rebuild the posterior in {str(path)!r}: {err}{hint}") from None
-    state = dict(meta["state"])
-    state.update({name: _rebuild(skeleton, arrays) for name, skeleton in meta["arrays"].items()})
-    info = {**meta["info"], **state.pop("info", {})}
-    scaler = None if meta["scaler"] is None else Scaler.from_dict(meta["scaler"])
-    return cls._from_state({"method": method, "model": model, "scaler": scaler, "info": info}, state)
+    try:
+        state = dict(meta["state"])
+        state.update({name: _rebuild(skeleton, arrays) for name, skeleton in meta["arrays"].items()})
+        info = {**meta["info"], **state.pop("info", {})}
+        scaler = None if meta["scaler"] is None else Scaler.from_dict(meta["scaler"])
+        posterior = cls._from_state({"method": method, "model": model, "scaler": scaler, "info": info}, state)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{where}: the saved state does not fit {meta['kind']!r}: {type(err).__name__}: {err}") from None
+    from uqlab.inference._load_checks import check_posterior
+
+    check_posterior(posterior, where)
+    return posterior

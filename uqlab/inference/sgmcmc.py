@@ -15,61 +15,26 @@ for Bayesian Deep Learning", ICLR 2020): over each of ``M`` cycles of ``K`` step
 explores (large steps, draws discarded) and draws are collected only in the rest, where the step
 size is small. There is no Metropolis correction, so draws carry an ``O(eps)`` bias.
 
-Minibatches are drawn inside the scan (without replacement per step). Draws are written into a
-preallocated buffer in the scan carry, so memory holds only the kept draws, not every step.
+Each step's minibatch (without replacement) and step size come from the driver, which keeps the
+draws the schedule selects and runs the chains under ``vmap``; the kernels are in
+:mod:`uqlab.inference.kernels.sgmcmc`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import ClassVar
 
 import numpy as np
 
-from uqlab._convert import as_key
 from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
 from uqlab.data import check_batch_size, draw_minibatch
-from uqlab.inference.base import Method, ParticlePosterior, check_dataset, check_model, warn_numerics
-from uqlab.inference.checkpoint import Checkpoint, check_checkpoint_path, run_fingerprint
-from uqlab.inference.transform import Transform, scan_with_progress
+from uqlab.inference.base import Capabilities, Method, ParticlePosterior, check_dataset, check_model
+from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab.inference.kernels.sgmcmc import sghmc, sgld
 
-__all__ = ["SGLD", "SGHMC", "sgmcmc_kernel", "step_size_schedule"]
-
-
-def sgmcmc_kernel(logdensity_fn, x, y, *, batch_size: int, sampler: str, friction: float = 0.01,
-                  num_integration_steps: int = 1) -> Transform:
-    """One SG-MCMC chain as a :class:`Transform`; ``update(key, position, step_size)``.
-
-    Args:
-        logdensity_fn: ``(params, batch) -> log joint`` rescaled to the full data set.
-        x, y: the full training data (jax arrays, N rows).
-        batch_size: minibatch size B drawn without replacement each step.
-        sampler: "sgld" or "sghmc".
-        friction: SGHMC friction ``alpha``.
-        num_integration_steps: SGHMC steps ``L`` per update (one fresh momentum each update).
-    """
-    import blackjax
-    import jax
-
-    grad_fn = jax.grad(logdensity_fn)
-    if sampler == "sgld":
-        kernel = blackjax.sgld.build_kernel()
-        extra = ()
-    else:
-        kernel = blackjax.sghmc.build_kernel(alpha=friction)
-        extra = (num_integration_steps,)
-
-    def init(params, key=None):
-        del key
-        return params
-
-    def update(key, position, step_size):
-        batch_key, move_key = jax.random.split(key)
-        return kernel(move_key, position, grad_fn, draw_minibatch(batch_key, x, y, batch_size), step_size, *extra), None
-
-    return Transform(init, update)
+__all__ = ["SGLD", "SGHMC", "step_size_schedule"]
 
 
 def step_size_schedule(step_size: float, *, schedule: str, num_samples: int, num_burnin: int, thinning: int,
@@ -124,6 +89,7 @@ class _SGMCMC(Method):
     """
 
     name: ClassVar[str] = "sgmcmc"
+    capabilities: ClassVar[Capabilities] = Capabilities(minibatch=True, resumable=True)
     step_size: float = 1e-4
     batch_size: int | None = None
     num_samples: int = 500
@@ -149,73 +115,53 @@ class _SGMCMC(Method):
         check_probability("exploration_fraction", self.exploration_fraction)
         object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
-    def _kernel_settings(self) -> dict:  # pragma: no cover - interface
+    def kernel(self, logdensity_fn):  # pragma: no cover - interface
+        """The SG-MCMC kernel on ``logdensity_fn(params, minibatch)``."""
         raise NotImplementedError
 
     def _gradients_per_step(self) -> int:
         return 1
 
-    def fit(self, model, data, *, key=0) -> ParticlePosterior:
+    def target(self, model, data):
+        """The uqlab model and dataset (checked)."""
+        check_model(model, type(self).__name__)
+        return model, check_dataset(data)
+
+    def infer(self, target, session, key) -> ParticlePosterior:
         """Run ``num_chains`` chains and return the kept draws as a :class:`ParticlePosterior`."""
         import jax
-        import jax.numpy as jnp
 
         from uqlab._convert import to_jax
         from uqlab.models.base import log_joint
 
-        label = type(self).__name__
-        check_model(model, label)
-        data = check_dataset(data)
+        model, data = target
         n = data.num_points
         batch_size = min(n, 32) if self.batch_size is None else self.batch_size
         check_batch_size(batch_size, n)
         x, y = to_jax(data.standardized())
-        logdensity = lambda params, batch: log_joint(model, params, batch, n)  # noqa: E731
-        kernel = sgmcmc_kernel(logdensity, x, y, batch_size=batch_size, **self._kernel_settings())
+        kernel = self.kernel(lambda params, batch: log_joint(model, params, batch, n))
         sizes, keep = step_size_schedule(
             self.step_size, schedule=self.schedule, num_samples=self.num_samples, num_burnin=self.num_burnin,
             thinning=self.thinning, num_cycles=self.num_cycles, exploration_fraction=self.exploration_fraction,
         )
-        num_steps, c = sizes.shape[0], self.num_chains
-
-        init_key, run_key = jax.random.split(as_key(key))
-        positions = jax.vmap(kernel.init)(jax.vmap(model.init)(jax.random.split(init_key, c)))
-        buffer = jax.tree_util.tree_map(lambda a: jnp.zeros((c, self.num_samples, *a.shape[1:]), a.dtype), positions)
-
-        def step(carry, inputs):
-            position, buffer, count = carry
-            keys, step_size, is_kept = inputs
-            position, _ = jax.vmap(kernel.update, in_axes=(0, 0, None))(keys, position, step_size)
-
-            def write(buffer):
-                return jax.tree_util.tree_map(lambda b, p: b.at[:, count].set(p), buffer, position)
-
-            buffer = jax.lax.cond(is_kept, write, lambda b: b, buffer)
-            return (position, buffer, count + is_kept.astype(jnp.int32)), None
-
-        keys = jax.random.split(run_key, num_steps * c).reshape(num_steps, c, -1)
-        dtype = jnp.result_type(float)
-        start = time.perf_counter()
-        checkpoint = None if self.checkpoint is None else Checkpoint(self.checkpoint, run_fingerprint(self, model, data, key))
-        (_, draws, _), _ = scan_with_progress(
-            step, (positions, buffer, jnp.zeros((), jnp.int32)), (keys, jnp.asarray(sizes, dtype), jnp.asarray(keep)),
-            num_steps=num_steps, desc=label, progress=self.progress, collect=False, checkpoint=checkpoint,
+        init_key, run_key = jax.random.split(key)
+        c = self.num_chains
+        states = jax.vmap(kernel.init)(jax.vmap(model.init)(jax.random.split(init_key, c)))
+        _, draws, _ = session.run(
+            kernel, states, run_key, num_steps=sizes.shape[0], members=c,
+            draw_batch=lambda k: draw_minibatch(k, x, y, batch_size),
+            schedule={"step_size": sizes.astype(np.dtype(jax.numpy.result_type(float)))},
+            position=lambda s: s.position, keep=keep, gradients=self._gradients_per_step(), setting="step_size",
         )
-        draws = jax.block_until_ready(draws)
-        seconds = time.perf_counter() - start
-        warn_numerics(label, np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(jax.device_get(draws))]),
-                      "the draws")
-        if checkpoint is not None:
-            checkpoint.finish()
-        particles = jax.tree_util.tree_map(lambda a: a.reshape(-1, *a.shape[2:]), draws)
+        particles = jax.tree_util.tree_map(lambda a: a.reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
+        num_steps = sizes.shape[0]
         info = {
-            "fit_seconds": seconds,
+            "num_gradient_evals": num_steps * c * self._gradients_per_step(),
             "num_steps": num_steps,
-            "steps_per_second": num_steps / seconds,
+            "steps_per_second": num_steps / session.phase_seconds[session.label],
             "batch_size": batch_size,
             "step_sizes": sizes,
             "kept_steps": np.flatnonzero(keep),
-            "num_gradient_evals": num_steps * c * self._gradients_per_step(),
         }
         return ParticlePosterior(self, model, data.scaler, info, particles=particles, num_chains=c)
 
@@ -226,8 +172,8 @@ class SGLD(_SGMCMC):
 
     name: ClassVar[str] = "sgld"
 
-    def _kernel_settings(self) -> dict:
-        return {"sampler": "sgld"}
+    def kernel(self, logdensity_fn):
+        return sgld(logdensity_fn)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,8 +194,8 @@ class SGHMC(_SGMCMC):
         check_positive("friction", self.friction)
         check_positive_int("num_integration_steps", self.num_integration_steps)
 
-    def _kernel_settings(self) -> dict:
-        return {"sampler": "sghmc", "friction": self.friction, "num_integration_steps": self.num_integration_steps}
+    def kernel(self, logdensity_fn):
+        return sghmc(logdensity_fn, friction=self.friction, num_integration_steps=self.num_integration_steps)
 
     def _gradients_per_step(self) -> int:
         return self.num_integration_steps

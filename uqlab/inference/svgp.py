@@ -16,7 +16,8 @@ and the evidence lower bound, unbiased on a minibatch ``B`` of the ``N`` points,
     \\mathcal{L} = \\tfrac{N}{|B|} \\sum_{n \\in B} \\Big[\\log N(y_n \\mid \\mu(x_n), \\sigma^2)
         - \\tfrac{s^2(x_n)}{2 \\sigma^2}\\Big] - \\mathrm{KL}\\big(q(v) \\,\\|\\, N(0, I)\\big).
 
-Kernel hyperparameters, noise, ``Z``, ``m`` and ``S`` are trained together with Adam; a step costs
+Kernel hyperparameters, noise, ``Z``, ``m`` and ``S`` are trained together with Adam through the
+driver (minibatches drawn without replacement, as for every method); a step costs
 ``O(|B| M^2 + M^3)``, independent of ``N``. With ``Z = X`` the bound is tight at the optimum:
 ``max_q L = log p(y | X, theta)``.
 """
@@ -25,18 +26,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from uqlab._convert import as_key
 from uqlab._validate import check_positive, check_positive_int
-from uqlab.inference.base import Method, Posterior, check_dataset, warn_numerics
+from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset
+from uqlab.inference.checkpoint import check_checkpoint_path
 from uqlab.inference.gp import check_gp_model, select_members
-from uqlab.inference.transform import scan_with_progress
+from uqlab.inference.kernels.optimizers import descent
 
-__all__ = ["SVGP", "SVGPPosterior", "svgp_elbo", "svgp_marginals"]
+__all__ = ["SVGP", "SVGPPosterior", "plateaued", "svgp_elbo", "svgp_marginals"]
 
 
 def _q_sqrt(raw):
@@ -73,6 +73,22 @@ def svgp_elbo(model, params, x, y, num_points: int):
     m = params["q_mu"]
     kl = 0.5 * y.shape[1] * (jnp.sum(s**2) - s.shape[0] - 2 * jnp.sum(jnp.log(jnp.diagonal(s)))) + 0.5 * jnp.sum(m**2)
     return num_points / x.shape[0] * expected - kl
+
+
+def plateaued(losses, window: int, tol: float = 1e-3) -> tuple[bool, float]:
+    """Has a noisy minibatch loss (nats per point) stopped falling?
+
+    Compares the mean of the last ``window`` values with the mean of the ``window`` before:
+    plateaued when the fall is below ``max(tol, 2 SE)``, the standard error of the difference of
+    the two means (independent values assumed). Returns ``(plateaued, fall)``.
+    """
+    losses = np.asarray(losses, np.float64)
+    last, prev = losses[-window:], losses[-2 * window:-window]
+    if len(prev) < 2:
+        return False, float("nan")
+    drop = float(prev.mean() - last.mean())
+    se = float(np.sqrt(last.var() / len(last) + prev.var() / len(prev)))
+    return drop < max(tol, 2 * se), drop
 
 
 @dataclasses.dataclass(repr=False)
@@ -126,72 +142,80 @@ class SVGP(Method):
         num_inducing: M; inducing inputs start at a random subset of the training inputs
             (at most N: on smaller data M = N).
         num_steps: Adam steps.
-        batch_size: minibatch size (drawn with replacement; at most N), or None for the full batch.
+        batch_size: minibatch size (drawn without replacement; at most N), or None for the full batch.
         learning_rate: Adam step size.
         train_inducing: also optimise the inducing inputs ``Z``.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
+        checkpoint: a file written after every chunk of steps and resumed from when it exists
+            (see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
     """
 
     name: ClassVar[str] = "svgp"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="gp", draws=False, minibatch=True, resumable=True)
     num_inducing: int = 128
     num_steps: int = 2000
     batch_size: int | None = 256
     learning_rate: float = 1e-2
     train_inducing: bool = True
     progress: bool | None = None
+    checkpoint: str | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
         check_positive_int("num_inducing", self.num_inducing)
         check_positive_int("num_steps", self.num_steps)
         check_positive_int("batch_size", self.batch_size, allow_none=True)
         check_positive("learning_rate", self.learning_rate)
 
-    def fit(self, model, data, *, key=0) -> SVGPPosterior:
+    def target(self, model, data):
+        """The GP and dataset, checked."""
+        data = check_dataset(data)
+        check_gp_model(model, "SVGP", data)
+        return model, data
+
+    def infer(self, target, session, key) -> SVGPPosterior:
         """Maximise the minibatch ELBO over hyperparameters and ``q``; return the posterior."""
         import jax
         import jax.numpy as jnp
         import optax
 
-        data = check_dataset(data)
-        check_gp_model(model, "SVGP", data)
+        from uqlab.data import draw_minibatch
+
+        model, data = target
         n = data.num_points
         # On small data the defaults may exceed N: then Z starts at all the inputs (M = N) and the
         # minibatch is the full batch size N (both recorded in ``info``).
         m = min(self.num_inducing, n)
         batch_size = None if self.batch_size is None else min(self.batch_size, n)
-        start = time.perf_counter()
         with jax.enable_x64(True):
             x, y = (jnp.asarray(a, jnp.float64) for a in data.standardized())
-            init_key, steps_key = jax.random.split(as_key(key))
+            init_key, steps_key = jax.random.split(key)
             params = {
                 "hyper": model.init(),
                 "z": x[jax.random.choice(init_key, n, (m,), replace=False)],
                 "q_mu": jnp.zeros((m, y.shape[1])),
                 "q_sqrt": jnp.zeros((m, m)),
             }
-            optimizer = optax.adam(self.learning_rate)
 
-            def loss(params, k):
+            def loss(params, batch, key):
+                del key
                 if not self.train_inducing:
                     params = {**params, "z": jax.lax.stop_gradient(params["z"])}
-                if batch_size is None:
-                    return -svgp_elbo(model, params, x, y, n) / n
-                index = jax.random.randint(k, (batch_size,), 0, n)
-                return -svgp_elbo(model, params, x[index], y[index], n) / n
+                return -svgp_elbo(model, params, batch["data"]["x"], batch["data"]["y"], n) / n
 
-            def step(carry, k):
-                params, opt_state = carry
-                value, grads = jax.value_and_grad(loss)(params, k)
-                updates, opt_state = optimizer.update(grads, opt_state, params)
-                return (optax.apply_updates(params, updates), opt_state), value
-
-            (params, _), losses = scan_with_progress(
-                step, (params, optimizer.init(params)), jax.random.split(steps_key, self.num_steps),
-                num_steps=self.num_steps, desc="SVGP", progress=self.progress,
+            kernel = descent(loss, optax.adam(self.learning_rate))
+            state, _, infos = session.run(
+                kernel, kernel.init(params), steps_key, num_steps=self.num_steps,
+                draw_batch=lambda k: draw_minibatch(k, x, y, batch_size), loss=lambda i: i.loss,
             )
-            warn_numerics("SVGP", losses[-1:], "the negative ELBO")
+            params, losses = state.params, infos.loss
             elbo = float(svgp_elbo(model, params, x, y, n)) if n <= 20_000 else -float(np.mean(losses[-50:])) * n
             params = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], params)
-        info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "elbo": elbo,
-                "elbo_exact": n <= 20_000, "num_inducing": m, "batch_size": batch_size}
+        converged, drop = plateaued(losses, max(10, self.num_steps // 10))
+        if not converged:
+            session.warn(f"SVGP: the ELBO had not plateaued after num_steps={self.num_steps}: the mean loss fell by "
+                         f"{drop:.2e} nats per point over the last {max(10, self.num_steps // 10)} steps; "
+                         "increase num_steps or learning_rate")
+        info = {"losses": losses, "elbo": elbo, "elbo_exact": n <= 20_000, "num_inducing": m, "batch_size": batch_size,
+                "num_gradient_evals": self.num_steps, "converged": converged, "loss_drop_last_window": drop}
         return SVGPPosterior(self, model, data.scaler, info, params=params)

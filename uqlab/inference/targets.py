@@ -11,6 +11,10 @@ in a :class:`~uqlab.inference.base.ParticlePosterior`.
   ``postprocess_fn`` maps draws to the constrained space (plus deterministic sites); chains start
   from NumPyro's ``init_to_uniform``. ``samples()`` is then a dict site -> ``(chain, draw, ...)``.
 * :class:`LogDensity` (``data=None``): any JAX-traceable ``params -> log density``.
+* :class:`~uqlab.models.gp.GP` + Dataset: the hyperparameters' posterior
+  ``p(theta | y) ∝ p(theta) p(y | X, theta)`` (the fully Bayesian GP), in float64; chains start
+  at the kernel's initial values plus 0.1 standard normal noise, and the posterior predicts with
+  the equal mixture of the closed-form Gaussians, one per draw.
 
 A NumPyro model takes its inputs as keyword arguments, so there is no ``x`` for ``predict``:
 :meth:`NumPyroPosterior.predictive` runs ``numpyro.infer.Predictive`` over the draws with new
@@ -21,6 +25,7 @@ keyword arguments and returns the draws of one site as a sample :class:`~uqlab.p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -74,6 +79,13 @@ class NumPyroModel:
 class NumPyroPosterior(ParticlePosterior):
     """Draws of a NumPyro model's latent sites (constrained), with a posterior predictive by site."""
 
+    @classmethod
+    def _from_state(cls, common: dict, state: dict):
+        """Rebuild; a model function handed to ``uqlab.load(path, model=fn)`` is wrapped as :class:`NumPyroModel`."""
+        model = common["model"]
+        model = model if dataclasses.is_dataclass(model) else NumPyroModel(model)
+        return super()._from_state({**common, "model": model}, state)
+
     def predict(self, x=None, **kwargs):
         """Not available: a NumPyro model's inputs are keyword arguments; see :meth:`predictive`."""
         raise TypeError(
@@ -122,33 +134,16 @@ class Target(NamedTuple):
     init: Callable  # chain keys (C, 2) -> initial positions with a leading chain axis
     constrain: Callable
     posterior: Callable
-    diagnostics: Callable
     training_logdensity: Callable | None = None
     """``(params, key) -> log density``: the model's stochastic training objective (for example
     resampled collocation points), climbed by ``init="map"``; None: ``logdensity``."""
-
-
-def _weight_diagnostics(draws, posterior) -> dict:
-    """R-hat and ESS over every scalar of the draws ``(chain, draw, ...)``."""
-    import jax
-
-    from uqlab._chains import chain_diagnostics
-
-    del posterior
-    leaves = [np.asarray(a, np.float64) for a in jax.tree_util.tree_leaves(draws)]
-    chains, num_draws = leaves[0].shape[:2]
-    flat = chain_diagnostics(np.concatenate([a.reshape(chains, num_draws, -1) for a in leaves], axis=-1))
-    return {
-        "rhat_max": float(flat["rhat"].max()),
-        "ess_bulk_min": float(flat["ess_bulk"].min()),
-        "ess_tail_min": float(flat["ess_tail"].min()),
-    }
+    precision: Callable = contextlib.nullcontext
+    """A context manager the sampler runs in (float64 for GPs)."""
 
 
 def _uqlab_target(model, data, label: str) -> Target:
     import jax
 
-    from uqlab._chains import summarize_chains
     from uqlab._convert import to_jax
     from uqlab.models.base import log_joint
 
@@ -163,7 +158,6 @@ def _uqlab_target(model, data, label: str) -> Target:
         posterior=lambda method, particles, chains, stats: ParticlePosterior(
             method, model, data.scaler, {}, particles=particles, num_chains=chains, sample_stats=stats
         ),
-        diagnostics=lambda draws, posterior: summarize_chains(jax.tree_util.tree_map(np.asarray, draws), posterior, data.x),
         training_logdensity=lambda params, key: log_joint(model, params, batch, data.num_points, key=key),
     )
 
@@ -190,7 +184,6 @@ def _numpyro_target(fn, data, label: str) -> Target:
         posterior=lambda method, particles, chains, stats: NumPyroPosterior(
             method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
         ),
-        diagnostics=_weight_diagnostics,
     )
 
 
@@ -214,12 +207,48 @@ def _log_density_target(model: LogDensity, data, label: str) -> Target:
         posterior=lambda method, particles, chains, stats: ParticlePosterior(
             method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
         ),
-        diagnostics=_weight_diagnostics,
+    )
+
+
+def _gp_target(model, data, label: str) -> Target:
+    import jax
+    import jax.numpy as jnp
+
+    from uqlab.inference.gp import GPPosterior, check_gp_model
+
+    data = check_dataset(data)
+    check_gp_model(model, label, data)
+    x, y = (np.asarray(a, np.float64) for a in data.standardized())
+
+    def init(keys):
+        centre = model.init()
+
+        def jittered(key):
+            leaves, structure = jax.tree_util.tree_flatten(centre)
+            noise = [jax.random.normal(k, a.shape, a.dtype) for k, a in zip(jax.random.split(key, len(leaves)), leaves)]
+            return jax.tree_util.tree_unflatten(structure, [c + 0.1 * z for c, z in zip(leaves, noise)])
+
+        return jax.vmap(jittered)(keys)
+
+    x_np, y_np = (np.asarray(a) for a in data.standardized())
+    return Target(
+        logdensity=lambda p: model.log_prior(p) + model.log_marginal_likelihood(p, jnp.asarray(x), jnp.asarray(y)),
+        init=init,
+        constrain=lambda params: params,
+        posterior=lambda method, particles, chains, stats: GPPosterior(
+            method, model, data.scaler, {}, hypers=particles, x_train=x_np, y_train=y_np, num_chains=chains,
+            sample_stats=stats,
+        ),
+        precision=lambda: jax.enable_x64(True),
     )
 
 
 def make_target(model, data, label: str) -> Target:
     """The :class:`Target` for ``(model, data)``; ``label`` names the method in errors."""
+    from uqlab.models.gp import GP
+
+    if isinstance(model, GP):
+        return _gp_target(model, data, label)
     if isinstance(model, LogDensity):
         return _log_density_target(model, data, label)
     if isinstance(model, NumPyroModel):

@@ -1,10 +1,11 @@
-"""Iterative kernels and the chunked ``lax.scan`` driver that runs them with a progress bar.
+"""The kernel contract and the chunked ``lax.scan`` loop under the driver.
 
 A kernel follows the optax / BlackJAX contract: ``build(...) -> Transform(init, update)`` with
-``init(params, key) -> state`` and ``update(key, state, batch) -> (state, info)``; kernels never
-jit themselves and never print. :func:`scan_with_progress` is the one loop every method uses: it
-runs ``lax.scan`` over chunks of steps (a Python loop over a jitted step is ~10x slower) and
-advances a tqdm bar between chunks, which keeps working under ``vmap`` over chains or members.
+``init(position, key) -> state`` and ``update(key, state, batch) -> (state, info)``; kernels never
+jit themselves and never print (see :mod:`uqlab.inference.kernels`). :func:`scan_with_progress`
+is the loop under the driver (:mod:`uqlab.inference.driver`): it runs ``lax.scan`` over chunks of
+steps (a Python loop over a jitted step is ~10x slower) and advances a tqdm bar between chunks,
+which keeps working under ``vmap`` over chains or members.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ A neural process maps a context set ``C = {(x_i, y_i)}`` to a predictive at targ
   second mean-pooled encoder; ``p(y* | x*, C) = E_{q(z|C)} N(y* | g(x*, r, z))``, a mixture over
   latent draws. Trained on the ELBO ``E_{q(z|T)} log p(y_T | x_T, r_C, z) - KL(q(z|T) || q(z|C))``.
 * **ANP** (Kim et al. 2019): the NP whose deterministic path replaces the mean by dot-product
-  cross-attention from each target ``x*`` to the context inputs (one head), so nearby context
-  points weigh more.
+  cross-attention from each target ``x*`` to the context inputs, so nearby context points weigh
+  more; ``num_heads`` heads (Vaswani et al. 2017) split the query, key and value features into
+  equal parts, attend in each part separately and concatenate the results.
 
 Sets of different sizes share one array shape through boolean masks; every function here treats
 one task, and training ``vmap``s over tasks. A latent model accepts an empty context (its
@@ -61,6 +62,7 @@ class NeuralProcess:
         width: hidden width of every MLP (and the representation size).
         depth: hidden layers per MLP.
         min_scale: lower bound of the predictive standard deviation.
+        num_heads: attention heads of the ANP (must divide ``width``).
     """
 
     kind: str = "cnp"
@@ -69,12 +71,15 @@ class NeuralProcess:
     width: int = 64
     depth: int = 3
     min_scale: float = 0.01
+    num_heads: int = 1
 
     def __post_init__(self):
         check_choice("kind", self.kind, KINDS)
-        for name in ("d_x", "d_y", "width", "depth"):
+        for name in ("d_x", "d_y", "width", "depth", "num_heads"):
             check_positive_int(name, getattr(self, name))
         check_positive("min_scale", self.min_scale)
+        if self.width % self.num_heads:
+            raise ValueError(f"num_heads: expected a divisor of width={self.width}, got {self.num_heads}")
 
     @property
     def is_latent(self) -> bool:
@@ -100,10 +105,12 @@ class NeuralProcess:
         h = _mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
         if self.kind != "anp":
             return jnp.broadcast_to(_masked_mean(h, mask_c), (x_t.shape[0], h.shape[1]))
-        q, k = _mlp(params["query"], x_t), _mlp(params["key"], x_c)
-        scores = jnp.where(mask_c[None, :], q @ k.T / math.sqrt(self.width), -jnp.inf)
+        heads = lambda a: a.reshape(a.shape[0], self.num_heads, -1).transpose(1, 0, 2)  # noqa: E731
+        q, k, v = heads(_mlp(params["query"], x_t)), heads(_mlp(params["key"], x_c)), heads(h)
+        scale = math.sqrt(self.width // self.num_heads)
+        scores = jnp.where(mask_c[None, None, :], q @ k.transpose(0, 2, 1) / scale, -jnp.inf)
         weights = jnp.where(jnp.any(mask_c), jax.nn.softmax(scores, axis=-1), 0.0)
-        return jnp.nan_to_num(weights) @ h
+        return (jnp.nan_to_num(weights) @ v).transpose(1, 0, 2).reshape(x_t.shape[0], -1)
 
     def latent(self, params, x, y, mask):
         """``q(z | set)``: mean and standard deviation, each ``(width,)``."""

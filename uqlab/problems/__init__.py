@@ -42,8 +42,10 @@ class Problem:
             (``posterior.quantity(name)``) for scoring against ``truth[name]``.
         report_sections: optional ``f(comparison) -> list[dict]`` of extra report sections, each
             ``{"title", "caption"}`` plus ``"png"`` (base64 PNG) or ``"html"`` (trusted markup).
-        method_models: per method name, a model factory for methods that need another kind of
-            model than ``make_model`` builds (a GP for ``"gp"``, ``"gp_nuts"``, ``"svgp"``).
+        models: per model kind, a factory for the methods that fit another kind of model than
+            ``make_model`` builds; the kind is what a method declares in
+            ``capabilities.model`` (e.g. ``{"gp": make_gp}`` serves ``"gp"``, ``"gp_nuts"``,
+            ``"svgp"`` and any GP method registered later).
     """
 
     name: str
@@ -54,7 +56,7 @@ class Problem:
     description: str = ""
     quantities: tuple[str, ...] = ()
     report_sections: Callable | None = None
-    method_models: dict = dataclasses.field(default_factory=dict)
+    models: dict = dataclasses.field(default_factory=dict)
 
     def method(self, name: str, **overrides):
         """The registered method ``name`` with this problem's settings and ``overrides`` applied."""
@@ -63,8 +65,11 @@ class Problem:
         return get_method(name)(**{**self.method_settings.get(name, {}), **overrides})
 
     def model_for(self, method_name: str):
-        """This problem's default model for the method registered as ``method_name``."""
-        return self.method_models.get(method_name, self.make_model)()
+        """This problem's default model for the method registered as ``method_name``: the factory
+        of ``models`` for the model kind the method declares, else ``make_model``."""
+        from uqlab.inference.registry import get_method
+
+        return self.models.get(get_method(method_name).capabilities.model, self.make_model)()
 
 
 def problem_names() -> list[str]:

@@ -6,8 +6,9 @@ The problem is the classic physics-informed benchmark (Raissi et al. 2019)::
     u(0, x) = -sin(pi x),    u(t, -1) = u(t, 1) = 0,
 
 whose standard case ``nu = 0.01 / pi`` forms a steep, stationary shock at ``x = 0`` from
-``t ~ 1 / pi`` on (maximum slope -152.00516 at ``t = 1.6037 / pi``, Basdevant et al. 1986;
-this solver gives -152.005154 at its default resolution).
+``t ~ 1 / pi`` on (maximum slope -152.00516 at ``t = 1.6037 / pi``, Basdevant et al. 1986).
+How closely this solver reproduces it, its accuracy and its cost are in ``docs/measurements.md``
+(measured by ``benchmarks/solver_accuracy.py``).
 
 Sections of this module:
 
@@ -172,10 +173,8 @@ def solve(nu, x, t, *, resolution: int | None = None) -> np.ndarray:
     """Reference Burgers solution ``u(t_i, x_j)`` in float64 (numpy).
 
     Runs :func:`solve_jax` under ``jax.enable_x64(True)`` and evaluates the spectral interpolant
-    at ``x`` (in chunks of :data:`_CHUNK` points, to bound memory). At ``nu = 0.01/pi``,
-    ``T = 1`` on a 256 x 100 grid the default resolution agrees with a 4x finer run and with
-    :func:`cole_hopf` to a relative L2 error of 1.1e-8, in about 0.6 s once compiled (3 s with
-    compilation) on a 2-core CPU (``benchmarks/solver_accuracy.py``).
+    at ``x`` (in chunks of :data:`_CHUNK` points, to bound memory). Accuracy against a finer
+    run and :func:`cole_hopf`, and timings: ``docs/measurements.md``.
 
     Args:
         nu: viscosity, finite and > 0.
@@ -188,7 +187,9 @@ def solve(nu, x, t, *, resolution: int | None = None) -> np.ndarray:
         Array of shape ``(len(t), len(x))``.
 
     Raises:
-        ValueError: if an argument is out of range, naming it.
+        ValueError: if an argument is out of range, naming it; naming ``resolution`` if the
+            solution is non-finite or not resolved (its top 20% of Fourier modes exceed 1e-2 of
+            the largest coefficient, a relative error of about 0.5%; above 1e-4 it warns).
     """
     nu = _check_nu(nu)
     x = check_points("x", x, low=-1.0, high=1.0)
@@ -199,8 +200,27 @@ def solve(nu, x, t, *, resolution: int | None = None) -> np.ndarray:
         raise ValueError(f"resolution: expected an even number of grid points, got {resolution}")
     with jax.enable_x64(True):
         u = solve_jax(nu, t, resolution=resolution)
+        _check_resolved(np.asarray(u), nu, resolution)
         chunks = np.array_split(x, -(-x.size // _CHUNK))
         return np.concatenate([np.asarray(interpolate(u, chunk)) for chunk in chunks], axis=-1)
+
+
+def _check_resolved(u: np.ndarray, nu: float, resolution: int) -> None:
+    """Raise naming ``resolution`` if ``u`` is non-finite or its Fourier tail exceeds 1e-2; warn above 1e-4.
+
+    The viscous shock of ``u_t + u u_x = nu u_xx`` with jump ``2U`` is ``~ 2 nu / U`` wide
+    (``U <= 1`` here); it needs a few grid spacings ``2 / N``, so the advice is ``N >= 2 / nu``
+    rounded up to a power of two. The tail test itself is a posteriori (smooth solutions, e.g.
+    before the shock forms, pass on coarse grids).
+    """
+    from uqlab.problems._resolution import check_resolved, tail_ratio
+
+    coefficients = np.fft.rfft(np.where(np.isfinite(u), u, 0.0), axis=-1)
+    tail = tail_ratio(coefficients, np.arange(coefficients.shape[-1]), coefficients.shape[-1] - 1)
+    need = 1 << max(4, math.ceil(math.log2(2.0 / nu)))
+    advice = (f"the viscous shock is ~2 nu = {2 * nu:.2g} wide against a grid spacing 2/N = {2 / resolution:.2g}; "
+              f"use resolution >= {need} or a larger nu")
+    check_resolved(u, tail, grid=f"resolution={resolution}", nu=nu, raise_above=1e-2, warn_above=1e-4, advice=advice)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,9 +240,9 @@ def cole_hopf(nu, x, t, *, quadrature_points: int = 200) -> np.ndarray:
 
     Substituting ``s = sqrt(4 nu t) z`` turns both integrals into Gauss-Hermite form
     ``int g(z) exp(-z^2) dz``. Both sums are accumulated relative to their largest term
-    (log-sum-exp), so small ``nu`` does not overflow. Small ``nu`` makes ``f`` sharply peaked:
-    at ``nu = 0.01/pi``, ``t <= 1`` the default 200 nodes agree with 400 to 5e-16 (60 nodes give
-    7e-11); for other cases check convergence by doubling ``quadrature_points``.
+    (log-sum-exp), so small ``nu`` does not overflow. Small ``nu`` makes ``f`` sharply peaked;
+    the default 200 nodes are converged for ``nu = 0.01/pi``, ``t <= 1`` (``docs/measurements.md``),
+    for other cases check convergence by doubling ``quadrature_points``.
 
     Args:
         nu: viscosity, finite and > 0.
@@ -271,22 +291,17 @@ ADAM_STEPS = {"quick": (1000, 1000), "default": (4000, 8000), "full": (20000, 20
 observations at 1% noise, a shock of width ~nu) spends its whole warmup far from the typical set
 and its chains stick, so chains start from Adam-optimised prior draws (``init="map"``); fitting
 the shock needs a few thousand Adam steps, and the ensemble and dropout nets train twice as long
-at default with a cosine-decayed step (that halved the ensemble's nu error, 4.9% -> 2.5%).
-Collocation points are resampled in every training step (``PINN(resample=True)``): with the
-1,000 fixed points the trained nets met the PDE at them but not between them (dense-grid
-residual RMS 0.09-0.20 against 0.017-0.026 at the points) and their nu was off by up to +6.4%;
-resampled, the dense-grid RMS is 0.025-0.034 and nu +1.6 to +2.5%. MC dropout uses the rate of
-:func:`uqlab.problems.pde.method_settings`."""
+at default with a cosine-decayed step. Collocation points are resampled in every training step
+(``PINN(resample=True)``): with fixed points the trained nets meet the PDE at them but not
+between them. MC dropout uses the rate of :func:`uqlab.problems.pde.method_settings`. The
+measurements behind these choices are in ``docs/measurements.md``."""
 
 LBFGS_STEPS = {"quick": 0, "default": 3000, "full": 10000}
-"""L-BFGS steps per NUTS chain after Adam. NUTS samples the posterior with 4,000 fixed collocation points (training steps draw 1,000 fresh
-ones) and its chains finish their start with ``LBFGS_STEPS`` L-BFGS steps on that posterior.
-Measured on Burgers-inverse: Adam's starts sat +6% to +15% off in nu and ~1,500 nats below the
-mode; L-BFGS on the 1,000-point posterior plateaued at +1.1 to +1.8% after 30,000 steps (the
-posterior of a net that meets the PDE at 1,000 points but not between them: dense-grid residual
-RMS ~0.05), while with 4,000 points 5,000 L-BFGS steps reached -0.1% and +0.2%. NUTS cannot
-cross that gap itself: it moves ~0.1-0.2% in nu per chain in this budget. Default: about 11-12
-minutes per problem for all three methods on 2 cores, NUTS about 6 of them."""
+"""L-BFGS steps per NUTS chain after Adam. NUTS samples the posterior with 4,000 fixed
+collocation points (training steps draw 1,000 fresh ones) and its chains finish their start with
+``LBFGS_STEPS`` L-BFGS steps on that posterior: Adam's starts sit well off the mode in nu, and
+NUTS cannot cross that gap itself within its budget (measurements and run times in
+``docs/measurements.md``)."""
 
 
 def _problem(inverse: bool, *, seed: int, quick: bool, full: bool, num_obs, noise: float, num_collocation, observations, noise_seed=None,

@@ -10,6 +10,11 @@ the ``f`` measurements as the source at its collocation points (``R = D u'' + k 
 
 ``u'' = 216 sin(6x) cos^2(6x) - 108 sin^3(6x)``.
 
+The network's weights have B-PINN's isotropic ``N(0, 1)`` prior: ``u''`` reaches ~100 here, which
+the default fan-in prior (``N(0, 1/fan_in)``) shrinks. Measured (MAP by 1,500 L-BFGS steps, two
+noise draws): fan-in prior ``k`` = 0.968 and 0.696 with test RMSE of ``u`` 0.29 and 0.44;
+isotropic ``k`` = 0.713 and 0.709, RMSE 0.19 and 0.09.
+
 Reference:
     Yang, Meng, Karniadakis (2021). B-PINNs: Bayesian physics-informed neural networks for
     forward and inverse PDE problems with noisy data. J. Comput. Phys. 425, 109913.
@@ -128,7 +133,7 @@ def inverse(*, seed: int = 0, quick: bool = False, full: bool = False, observati
         from uqlab.models.likelihoods import Gaussian
         from uqlab.models.pinn import PINN
 
-        return PINN(residual=residual, domain=(DOMAIN,), collocation=x_f, source=f, widths=widths,
+        return PINN(residual=residual, domain=(DOMAIN,), collocation=x_f, source=f, widths=widths, prior="isotropic",
                     coefficients={"D": DIFFUSIVITY, "k": LogNormal(0.0, 1.0)}, likelihood=Gaussian(noise_scale=noise),
                     residual_scale=noise)
 

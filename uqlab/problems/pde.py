@@ -56,11 +56,9 @@ def method_settings(mode: str, map_steps: int, train_steps: int, *, lbfgs_steps:
         lbfgs_steps: L-BFGS steps of the NUTS starting points after Adam.
         num_warmup: NUTS warmup steps (None: the mode's).
         dropout_rate: MC dropout rate. Every dropped unit adds noise to the PDE residual, which
-            biases the coefficient (for Burgers the smeared shock asks for a larger nu: +26% at
-            0.01, +11% at 0.002; for Navier-Stokes the noisy Laplacian attenuates nu: -25% at
-            0.01, -11% at 0.002), and at 0.002 dropout was under-confident about the field on
-            three of the four problems (90% intervals covering 96-99.6%), so the default halves
-            the variance that dropout injects.
+            biases the coefficient (for Burgers the smeared shock asks for a larger nu; for
+            Navier-Stokes the noisy Laplacian attenuates nu), so the default is small (the
+            measured biases and coverages: ``docs/measurements.md``).
     """
     learning_rate, nuts, members, dropout_extra = _MODE_SETTINGS[mode]
     nuts = {**nuts, "num_warmup": nuts["num_warmup"] if num_warmup is None else num_warmup}

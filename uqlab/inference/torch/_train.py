@@ -1,4 +1,4 @@
-"""MAP training of K torch members at once with ``torch.func`` (the twin of :func:`~uqlab.inference._optimize.fit_map`).
+"""MAP training of K torch members at once with ``torch.func`` (the twin of :func:`~uqlab.inference.map_training.fit_map`).
 
 The members' parameters are stacked (``torch.func.stack_module_state``) and the per-member loss
 ``-(log p(theta_k) + (N / B) sum_b log p(y_b | x_b, theta_k)) / N`` is evaluated for all members in
@@ -14,18 +14,22 @@ from __future__ import annotations
 import numpy as np
 
 from uqlab.data import check_batch_size
-from uqlab.inference.base import warn_numerics
+from uqlab.inference.driver import check_finite
 from uqlab.inference.transform import progress_enabled
 
-__all__ = ["stack_members", "train_members", "tensors", "as_numpy"]
+__all__ = ["stack_members", "train_members", "tensors", "as_numpy", "x_dtype"]
+
+
+def x_dtype(network):
+    """The floating dtype of ``network``'s parameters (inputs are converted to it)."""
+    return next(network.parameters()).dtype
 
 
 def tensors(network, *arrays):
     """numpy arrays as tensors in the dtype and on the device of ``network``."""
     import torch
 
-    dtype = next(network.parameters()).dtype
-    return [torch.as_tensor(np.asarray(a), dtype=dtype, device=network.device) for a in arrays]
+    return [torch.as_tensor(np.asarray(a), dtype=x_dtype(network), device=network.device) for a in arrays]
 
 
 def as_numpy(tree: dict) -> dict:
@@ -116,6 +120,7 @@ def train_members(model, data, *, seed: int, num_members: int, num_steps: int, l
             if scheduler is not None:
                 scheduler.step()
             losses[step] = values.detach().cpu().numpy()
-    warn_numerics(desc, losses[-1], "the training loss")
-    warn_numerics(desc, np.concatenate([v.detach().cpu().numpy().ravel() for v in params.values()]), "the parameters")
+    check_finite(desc, losses[-1:], "the training loss", "learning_rate")
+    check_finite(desc, np.concatenate([v.detach().cpu().numpy().ravel() for v in params.values()]), "the parameters",
+                 "learning_rate")
     return base, {k: v.detach() for k, v in params.items()}, buffers, losses

@@ -14,8 +14,8 @@ import time
 from typing import ClassVar
 
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, check_dataset
+from uqlab.inference.base import Capabilities, Method, check_dataset
+from uqlab.inference.kernels.optimizers import SCHEDULES
 from uqlab.inference.torch.posterior import TorchParticlePosterior
 
 __all__ = ["TorchEnsemble", "check_torch_model"]
@@ -47,6 +47,7 @@ class TorchEnsemble(Method):
     """
 
     name: ClassVar[str] = "torch_ensemble"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="torch")
     num_members: int = 5
     num_steps: int = 2000
     learning_rate: float = 1e-2

@@ -13,8 +13,8 @@ import time
 from typing import ClassVar
 
 from uqlab._validate import check_choice, check_positive, check_positive_int
-from uqlab.inference._optimize import SCHEDULES
-from uqlab.inference.base import Method, check_dataset
+from uqlab.inference.base import Capabilities, Method, check_dataset
+from uqlab.inference.kernels.optimizers import SCHEDULES
 from uqlab.inference.torch.ensemble import check_torch_model
 from uqlab.inference.torch.posterior import TorchDropoutPosterior, dropout_layers
 
@@ -34,6 +34,7 @@ class TorchMCDropout(Method):
     """
 
     name: ClassVar[str] = "torch_mc_dropout"
+    capabilities: ClassVar[Capabilities] = Capabilities(model="torch")
     dropout_rate: float | None = None
     num_passes: int = 100
     noise_precision: float | None = None

@@ -177,19 +177,24 @@ class TorchModel:
 
         if isinstance(self.likelihood, StudentTLikelihood):
             scale, df = self._scale_df(outputs, params)
-            return StudentT(df, outputs, scale).log_prob(y).sum(-1)
+            return StudentT(df, outputs, scale, validate_args=False).log_prob(y).sum(-1)
         loc, scale = self.loc_scale(outputs, params)
-        return Normal(loc, scale).log_prob(y).sum(-1)
+        return Normal(loc, scale, validate_args=False).log_prob(y).sum(-1)
+
+    def prior(self, name: str, shape) -> tuple[float, float]:
+        """``(loc, scale)`` of the Gaussian prior on parameter ``name`` of ``shape``: fan-in scaled
+        for weights (``prod(shape[1:])`` inputs), ``prior_scale`` for biases, the likelihood's own."""
+        if name.startswith("lik."):
+            return _LIK_PRIORS[name.removeprefix("lik.")](self.likelihood)
+        return 0.0, self.prior_scale / math.sqrt(math.prod(shape[1:])) if len(shape) > 1 else self.prior_scale
 
     def log_prior(self, params: dict):
         """Fan-in Gaussian prior on the network's parameters plus the likelihood's priors."""
         total = 0.0
         for name, value in params.items():
-            if name.startswith("lik."):
-                loc, scale = _LIK_PRIORS[name.removeprefix("lik.")](self.likelihood)
-            else:
-                loc, scale = 0.0, self.prior_scale / math.sqrt(math.prod(value.shape[1:])) if value.ndim > 1 else self.prior_scale
-            total = total + (-0.5 * ((value - loc) / scale) ** 2 - math.log(scale) - 0.5 * math.log(2 * math.pi)).sum()
+            loc, scale = self.prior(name, value.shape)
+            constant = value.numel() * (math.log(scale) + 0.5 * math.log(2 * math.pi))
+            total = total - 0.5 / scale**2 * (value - loc if loc else value).square().sum() - constant
         return total
 
 

@@ -1,0 +1,117 @@
+"""Torch backend against the JAX methods on toy1d, the same 1-50-2 tanh architecture.
+
+1. Ensembles and MC dropout, JAX model vs torch module, over seeds: test NLL and CRPS (mean and
+   standard error); the difference should lie within 2 combined standard errors.
+2. Laplace via laplace-torch vs uqlab's JAX Laplace on identical MAP weights (the JAX MAP copied
+   into the torch module, noise fixed at the JAX MAP noise, Gaussian likelihood): median
+   pointwise predictive std ratio for each subset and Hessian structure, with the prior
+   precision each tunes by marginal likelihood and with one shared fixed prior precision.
+
+    python benchmarks/torch_parity.py [--seeds 5] [--ensemble-steps 600] [--dropout-steps 800]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import load_average, print_table, save, setup_jax_cache
+
+
+def _stats(values):
+    import numpy as np
+
+    values = np.asarray(values, float)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def parity(args, data):
+    import torch
+
+    import uqlab
+    from uqlab.diagnostics import evaluate
+    from uqlab.models import BayesianMLP, Heteroscedastic
+
+    layers = lambda dropout: [torch.nn.Linear(1, 50), torch.nn.Tanh(), *([torch.nn.Dropout(dropout)] if dropout else []),  # noqa: E731
+                              torch.nn.Linear(50, 2)]
+    contenders = {
+        "ensemble": ("ensemble", {"num_members": 5, "num_steps": args.ensemble_steps}, 0.0),
+        "mc_dropout": ("mc_dropout", {"num_steps": args.dropout_steps, "dropout_rate": 0.05, "num_passes": 100}, 0.05),
+    }
+    rows = []
+    for label, (method, settings, dropout) in contenders.items():
+        scores = {"jax": [], "torch": []}
+        for seed in range(args.seeds):
+            jax_model = BayesianMLP(widths=(50,), prior_scale=2.0, likelihood=Heteroscedastic(), dropout_rate=dropout)
+            for kind, model, extra in (("jax", jax_model, {}),
+                                       ("torch", torch.nn.Sequential(*layers(dropout)), {"likelihood": Heteroscedastic(), "prior_scale": 2.0})):
+                post = uqlab.fit(model, data, method, key=seed, progress=False, **settings, **extra)
+                scores[kind].append(evaluate(post.predict(data.x_test), data.y_test, ("nll", "crps")))
+                print(label, kind, seed, scores[kind][-1], flush=True)
+        for metric in ("nll", "crps"):
+            (jm, js), (tm, ts) = (_stats([s[metric] for s in scores[k]]) for k in ("jax", "torch"))
+            z = abs(jm - tm) / (js**2 + ts**2) ** 0.5
+            rows.append({"method": label, "metric": metric, "jax": jm, "jax_se": js, "torch": tm, "torch_se": ts,
+                         "z": z, "within_2se": bool(z < 2)})
+    return rows
+
+
+def laplace_parity(data):
+    import numpy as np
+    import torch
+
+    import uqlab
+    from uqlab.models import BayesianMLP, Gaussian
+
+    jax_model = BayesianMLP(widths=(50,), prior_scale=2.0, likelihood=Gaussian())
+    rows = []
+    for subset, hessian in (("last_layer", "full"), ("last_layer", "kron"), ("all", "diag"), ("all", "kron"), ("all", "full")):
+        for prior in (None, 1.0):
+            jax_post = uqlab.fit(jax_model, data, "laplace", subset=subset, hessian=hessian, prior_precision=prior,
+                                 num_steps=2000, key=0, progress=False)
+            params = jax_post.params
+            module = torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Linear(50, 1))
+            with torch.no_grad():
+                for layer, p in zip((module[0], module[2]), params["net"]):
+                    layer.weight.copy_(torch.as_tensor(np.asarray(p["w"]).T))
+                    layer.bias.copy_(torch.as_tensor(np.asarray(p["b"])))
+            noise = float(np.exp(np.asarray(params["lik"]["log_noise"]))[0])
+            torch_post = uqlab.fit(module, data, "laplace", likelihood=Gaussian(noise_scale=noise), subset=subset,
+                                   hessian=hessian, prior_precision=prior, num_steps=0)
+            a, b = jax_post.predict(data.x_test), torch_post.predict(data.x_test)
+            ratio = b.std / a.std
+            rows.append({"subset": subset, "hessian": hessian, "prior": "marglik" if prior is None else prior,
+                         "delta_jax": jax_post.info["prior_precision"], "delta_torch": torch_post.info["prior_precision"],
+                         "median_std_jax": float(np.median(a.std)), "median_std_torch": float(np.median(b.std)),
+                         "median_std_ratio": float(np.median(b.std)) / float(np.median(a.std)),
+                         "median_pointwise_ratio": float(np.median(ratio)), "max_mean_diff": float(np.abs(a.mean - b.mean).max())})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--ensemble-steps", type=int, default=600)
+    parser.add_argument("--dropout-steps", type=int, default=800)
+    parser.add_argument("--skip", choices=["parity", "laplace"], default=None)
+    args = parser.parse_args()
+    setup_jax_cache()
+    load_before = load_average()
+    import torch
+
+    import uqlab
+
+    torch.set_num_threads(1)
+    data = uqlab.problems.load("toy1d").data
+    payload = {"settings": vars(args)}
+    if args.skip != "laplace":
+        payload["laplace"] = laplace_parity(data)
+        print_table(payload["laplace"])
+    if args.skip != "parity":
+        payload["parity"] = parity(args, data)
+        print_table(payload["parity"])
+    save("torch_parity", payload, load_before=load_before)
+
+
+if __name__ == "__main__":
+    main()

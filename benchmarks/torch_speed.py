@@ -1,0 +1,115 @@
+"""Torch backend speed, side by side in one process.
+
+1. torch_ensemble (5 members stacked with torch.func.vmap) against a sequential PyTorch loop
+   (benchmarks/ensemble_vs_torch.py's), same 1-50-2 heteroscedastic MLPs, same full-batch Adam
+   steps on toy1d. Target: >= 3x.
+2. uqlab-wrapped Pyro SVI (``uqlab.fit(pyro_model, data, "svi")``, constant step) against a raw
+   ``pyro.infer.SVI`` loop with the same guide, optimiser, steps and guide draws, repeated in
+   alternating order; the median of the paired ratios. Target: time ratio <= 1.10.
+3. torch MC-dropout prediction: 100 passes on 10,000 points (time reported), beside JAX's.
+
+    python benchmarks/torch_speed.py [--steps 1000] [--svi-steps 300] [--repeats 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from _common import load_average, print_table, save, setup_jax_cache, timed
+from ensemble_vs_torch import torch_ensemble
+
+
+def _pyro_line():
+    import numpy as np
+    import pyro
+    import pyro.distributions as dist
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = np.hstack([np.ones((30, 1)), rng.normal(size=(30, 1))])
+    y = x @ np.array([0.5, -1.0]) + 0.5 * rng.normal(size=30)
+
+    def model(X, y=None):
+        w = pyro.sample("w", dist.Normal(torch.zeros(2), 1.0).to_event(1))
+        with pyro.plate("data", X.shape[0]):
+            pyro.sample("y", dist.Normal(X @ w, 0.5), obs=y)
+
+    return model, {"X": torch.tensor(x, dtype=torch.float32), "y": torch.tensor(y, dtype=torch.float32)}
+
+
+def raw_pyro_svi(model, data, *, steps: int, lr: float, draws: int, seed: int = 0):
+    """The loop a Pyro user writes: AutoMultivariateNormal, Adam, Trace_ELBO, then guide draws."""
+    import pyro
+    import torch
+
+    pyro.clear_param_store()
+    torch.manual_seed(seed)
+    guide = pyro.infer.autoguide.AutoMultivariateNormal(model, init_scale=0.1)
+    svi = pyro.infer.SVI(model, guide, pyro.optim.Adam({"lr": lr}), pyro.infer.Trace_ELBO())
+    for _ in range(steps):
+        svi.step(**data)
+    with torch.no_grad():
+        return [guide(**data) for _ in range(draws)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--svi-steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=6)
+    args = parser.parse_args()
+    setup_jax_cache()
+    load_before = load_average()
+    import numpy as np
+    import torch
+
+    import uqlab
+    from uqlab.models import Heteroscedastic
+    from uqlab.models.torch import TorchModel
+
+    torch.set_num_threads(1)
+    data = uqlab.problems.load("toy1d").data
+    x, y = data.standardized()
+    net = lambda: torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Linear(50, 2))  # noqa: E731
+    rows = []
+    vmap = timed(uqlab.fit, TorchModel(net, Heteroscedastic()), data, "ensemble", num_members=5, num_steps=args.steps, progress=False)
+    loop = timed(torch_ensemble, x, y, members=5, steps=args.steps, lr=1e-2, weight_decay=1e-4)
+    rows.append({"benchmark": "ensemble 5x1-50-2", "uqlab_s": vmap.seconds, "baseline_s": loop.seconds,
+                 "speedup": loop.seconds / vmap.seconds, "target": ">= 3"})
+
+    model, svi_data = _pyro_line()
+    settings = {"guide": "mvn", "num_steps": args.svi_steps, "learning_rate": 0.02, "schedule": "constant", "num_draws": 100,
+                "progress": False}
+    uqlab.fit(model, svi_data, "svi", **{**settings, "num_steps": 5})  # imports and first-call set-up out of the timing
+    raw_pyro_svi(model, svi_data, steps=5, lr=0.02, draws=1)
+    wrapped, raw = [], []
+    for repeat in range(args.repeats):  # interleaved repeats, alternating order: the machine's load moves
+        for which in (("uqlab", "raw") if repeat % 2 == 0 else ("raw", "uqlab")):
+            if which == "uqlab":
+                wrapped.append(timed(uqlab.fit, model, svi_data, "svi", **settings).seconds)
+            else:
+                raw.append(timed(raw_pyro_svi, model, svi_data, steps=args.svi_steps, lr=0.02, draws=100).seconds)
+    pair_ratios = np.array(wrapped) / np.array(raw)
+    rows.append({"benchmark": f"Pyro SVI {args.svi_steps} steps", "uqlab_s": float(np.median(wrapped)),
+                 "baseline_s": float(np.median(raw)), "ratio": float(np.median(pair_ratios)), "target": "<= 1.10"})
+
+    dropout_net = torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Dropout(0.05), torch.nn.Linear(50, 2))
+    post = uqlab.fit(dropout_net, data, "mc_dropout", likelihood=Heteroscedastic(), num_steps=50, num_passes=100, progress=False)
+    x_big = np.linspace(-5, 5, 10_000)[:, None]
+    post.predict(x_big[:10])
+    torch_predict = timed(post.predict, x_big)
+    jax_post = uqlab.fit(uqlab.models.DropoutMLP(widths=(50,), dropout_rate=0.05, likelihood=Heteroscedastic()), data,
+                         "mc_dropout", dropout_rate=0.05, num_steps=50, num_passes=100, progress=False)
+    jax_post.predict(x_big)
+    jax_predict = timed(jax_post.predict, x_big)
+    rows.append({"benchmark": "MC-dropout predict 100 passes x 10,000 points", "uqlab_s": torch_predict.seconds,
+                 "baseline_s": jax_predict.seconds, "ratio": torch_predict.seconds / jax_predict.seconds,
+                 "target": "time reported (baseline: JAX MCDropout)"})
+    print_table(rows)
+    save("torch_speed", {"settings": vars(args), "rows": rows,
+                         "svi_repeats": {"uqlab": wrapped, "raw": raw, "pair_ratios": pair_ratios.tolist()}},
+         load_before=load_before)
+
+
+if __name__ == "__main__":
+    main()
