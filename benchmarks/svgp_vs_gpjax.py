@@ -18,9 +18,8 @@ step size. Contenders:
 
 Reported: training seconds (compilation included, as a user waits for it), the full-data ELBO
 per point (each library's own objective on all ``N`` points), the test NLL (original units) and
-whether the minibatch loss had plateaued at the end (:func:`plateaued`: the mean of the last
-window is not lower than the previous window's by more than ``tol`` nats per point or two
-standard errors).
+whether the minibatch loss had plateaued at the end (``uqlab.inference.svgp.plateaued``, the
+check the library's SVGP reports in ``info["converged"]``).
 
     python benchmarks/svgp_vs_gpjax.py [--n-train 100000] [--inducing 256] [--steps 1500] [--batch-size 512]
 """
@@ -32,16 +31,6 @@ import argparse
 import numpy as np
 from _common import load_average, print_table, save, setup_jax_cache, timed
 from gp_benchmarks import make_data
-
-
-def plateaued(losses, window: int, tol: float = 1e-3) -> tuple[bool, float]:
-    """``(plateaued, drop)``: did the mean loss fall by less than ``max(tol, 2 SE)`` between the
-    last two windows of ``window`` steps? ``drop`` is that fall (nats per point)."""
-    losses = np.asarray(losses, np.float64)
-    last, prev = losses[-window:], losses[-2 * window:-window]
-    drop = float(prev.mean() - last.mean())
-    se = float(np.sqrt(last.var() / len(last) + prev.var() / len(prev)))
-    return drop < max(tol, 2 * se), drop
 
 
 def natgrad_svgp(model, x, y, z0, steps, batch_size, lr, gamma, key):
@@ -154,8 +143,9 @@ def gpjax_rows(args, x, y, xt, yt, y_scale, z_index):
 
 
 def _row(name, seconds, elbo_per_point, test_nll, losses, args, load):
-    window = max(50, args.steps // 10)
-    flat, drop = plateaued(losses, window)
+    from uqlab.inference.svgp import plateaued
+
+    flat, drop = plateaued(losses, max(10, args.steps // 10))
     return {"model": name, "fit_s": seconds, "elbo_per_point": elbo_per_point, "test_nll": float(test_nll),
             "plateaued": flat, "loss_drop_last_window": drop, "load_1min_before": load, "load_1min_after": load_average()[0]}
 

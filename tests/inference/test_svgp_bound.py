@@ -70,3 +70,23 @@ def test_whitened_bound_equals_unwhitened_bound_for_the_same_q():
     chol_z = jnp.linalg.cholesky(kzz)
     direct = jax.jit(functools.partial(unwhitened_elbo, MODEL))(hyper, z, chol_z @ m, chol_z @ chol_s @ chol_s.T @ chol_z.T, x, y)
     np.testing.assert_allclose(float(whitened), float(direct), rtol=1e-7)  # measured 2e-9 (solves with K_ZZ)
+
+
+def test_plateau_check_tells_falling_from_flat_noisy_losses():
+    from uqlab.inference.svgp import plateaued
+
+    rng = np.random.default_rng(0)
+    noise = 0.05 * rng.standard_normal(400)
+    assert plateaued(1.0 + noise, 100)[0]  # flat: the fall is within two standard errors
+    falling, drop = plateaued(np.linspace(2.0, 1.0, 400) + noise, 100)
+    assert not falling and drop == pytest.approx(0.25, abs=0.03)  # 100 steps of 1/400 each
+
+
+def test_svgp_stopped_early_says_it_did_not_converge():
+    import uqlab
+
+    x, y = _data(64)
+    with pytest.warns(RuntimeWarning, match="had not plateaued"):
+        post = uqlab.fit(MODEL, uqlab.Dataset(x, y), "svgp", key=0, num_inducing=8, num_steps=40, batch_size=None,
+                         learning_rate=1e-2, progress=False)
+    assert post.info["converged"] is False and post.info["loss_drop_last_window"] > 0

@@ -36,7 +36,7 @@ from uqlab.inference.checkpoint import check_checkpoint_path
 from uqlab.inference.gp import check_gp_model, select_members
 from uqlab.inference.kernels.optimizers import descent
 
-__all__ = ["SVGP", "SVGPPosterior", "svgp_elbo", "svgp_marginals"]
+__all__ = ["SVGP", "SVGPPosterior", "plateaued", "svgp_elbo", "svgp_marginals"]
 
 
 def _q_sqrt(raw):
@@ -73,6 +73,22 @@ def svgp_elbo(model, params, x, y, num_points: int):
     m = params["q_mu"]
     kl = 0.5 * y.shape[1] * (jnp.sum(s**2) - s.shape[0] - 2 * jnp.sum(jnp.log(jnp.diagonal(s)))) + 0.5 * jnp.sum(m**2)
     return num_points / x.shape[0] * expected - kl
+
+
+def plateaued(losses, window: int, tol: float = 1e-3) -> tuple[bool, float]:
+    """Has a noisy minibatch loss (nats per point) stopped falling?
+
+    Compares the mean of the last ``window`` values with the mean of the ``window`` before:
+    plateaued when the fall is below ``max(tol, 2 SE)``, the standard error of the difference of
+    the two means (independent values assumed). Returns ``(plateaued, fall)``.
+    """
+    losses = np.asarray(losses, np.float64)
+    last, prev = losses[-window:], losses[-2 * window:-window]
+    if len(prev) < 2:
+        return False, float("nan")
+    drop = float(prev.mean() - last.mean())
+    se = float(np.sqrt(last.var() / len(last) + prev.var() / len(prev)))
+    return drop < max(tol, 2 * se), drop
 
 
 @dataclasses.dataclass(repr=False)
@@ -195,6 +211,11 @@ class SVGP(Method):
             params, losses = state.params, infos.loss
             elbo = float(svgp_elbo(model, params, x, y, n)) if n <= 20_000 else -float(np.mean(losses[-50:])) * n
             params = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], params)
+        converged, drop = plateaued(losses, max(10, self.num_steps // 10))
+        if not converged:
+            session.warn(f"SVGP: the ELBO had not plateaued after num_steps={self.num_steps}: the mean loss fell by "
+                         f"{drop:.2e} nats per point over the last {max(10, self.num_steps // 10)} steps; "
+                         "increase num_steps or learning_rate")
         info = {"losses": losses, "elbo": elbo, "elbo_exact": n <= 20_000, "num_inducing": m, "batch_size": batch_size,
-                "num_gradient_evals": self.num_steps}
+                "num_gradient_evals": self.num_steps, "converged": converged, "loss_drop_last_window": drop}
         return SVGPPosterior(self, model, data.scaler, info, params=params)
