@@ -125,7 +125,7 @@ def main() -> None:
 
     from uqlab import problems
     from uqlab._chains import chain_diagnostics
-    from uqlab.inference.nuts import optimize_starts
+    from uqlab.inference.starts import optimize_starts
     from uqlab.inference.targets import make_target
 
     problem = problems.load(args.problem, quick=args.quick)

@@ -117,3 +117,13 @@ def test_conformal_needs_ten_points_even_at_low_level():
     pred = uqlab.Predictive(np.zeros((1, 3, 1)), np.ones((1, 3, 1)))
     with pytest.raises(ValueError, match="y_cal: split conformal needs at least 10 calibration points, got 3"):
         conformal_interval(pred, np.zeros(3), pred, 0.5)
+
+
+def test_method_fit_checks_too():
+    """The check lives in the fit template, so calling a Method's fit directly is checked as well."""
+    from uqlab.inference.ensemble import DeepEnsemble
+
+    with pytest.raises(ValueError, match=r"^y: the model \(BayesianMLP\) predicts 2 output column"):
+        DeepEnsemble(num_steps=1).fit(BayesianMLP(d_out=2, widths=(2,)), _data())
+    with pytest.raises(TypeError, match="key: expected an int seed"):
+        DeepEnsemble(num_steps=1).fit(BayesianMLP(widths=(2,)), _data(), key="abc")

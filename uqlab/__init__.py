@@ -44,16 +44,11 @@ def fit(model, data: Dataset, method="nuts", *, key=0, **settings):
     Returns:
         A Posterior with ``predict(x) -> Predictive``.
     """
-    from uqlab._convert import as_key
-    from uqlab.data import check_model_data
     from uqlab.inference.registry import make_method
     from uqlab.inference.torch.dispatch import route
 
     model, method, settings = route(model, data, method, dict(settings))
-    method = make_method(method, **settings)
-    as_key(key)
-    check_model_data(model, data)
-    return method.fit(model, data, key=key)
+    return make_method(method, **settings).fit(model, data, key=key)
 
 
 def compare(methods, model=None, problem="toy1d", **options):

@@ -74,10 +74,17 @@ class Method:
     capabilities: ClassVar[Capabilities] = Capabilities()
 
     def fit(self, model, data: Dataset | None = None, *, key=0) -> Posterior:
-        """Fit ``model`` to ``data``; the same key gives the same numbers."""
+        """Fit ``model`` to ``data``; the same key gives the same numbers.
+
+        The key and the model's input/output widths against the data are checked first, in one
+        place for every method (:func:`uqlab._convert.as_key`, :func:`uqlab.data.check_model_data`).
+        """
         from uqlab._convert import as_key
+        from uqlab.data import check_model_data
         from uqlab.inference.driver import Session
 
+        as_key(key)
+        check_model_data(model, data)
         target = self.target(model, data)
         session = Session.for_fit(self, model, data, key)
         return session.finish(self.infer(target, session, as_key(key)))
