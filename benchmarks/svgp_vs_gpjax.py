@@ -133,8 +133,7 @@ def gpjax_rows(args, x, y, xt, yt, y_scale, z_index):
             (q, history), seconds, _ = timed(gpx.fit_natgrads, **common, natgrad_lr=args.gamma)
         elbo = float(gpx.objectives.elbo(q, train)) / n
         dist = q.predict(jnp.asarray(xt))
-        noise = jnp.asarray(q.posterior.likelihood.obs_stddev[...] if hasattr(q.posterior.likelihood.obs_stddev, "__getitem__")
-                            else q.posterior.likelihood.obs_stddev)
+        noise = gpx.parameters.val(q.model.likelihood.obs_stddev)
         scale = np.sqrt(np.asarray(dist.variance) + float(noise) ** 2)[:, None]
         mean = np.asarray(dist.mean).reshape(-1, 1)
         nll = -np.mean(-0.5 * ((yt - mean) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi))
