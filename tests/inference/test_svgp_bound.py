@@ -90,3 +90,36 @@ def test_svgp_stopped_early_says_it_did_not_converge():
         post = uqlab.fit(MODEL, uqlab.Dataset(x, y), "svgp", key=0, num_inducing=8, num_steps=40, batch_size=None,
                          learning_rate=1e-2, progress=False)
     assert post.info["converged"] is False and post.info["loss_drop_last_window"] > 0
+
+
+def test_one_full_batch_natural_gradient_step_reaches_the_exact_marginal_likelihood_at_z_equal_x():
+    """Natural gradients with step 1 on the full batch give the optimal q (Hensman et al. 2013):
+    with M = N inducing points at the data, the bound then equals log p(y | X, theta)."""
+    import optax
+
+    from uqlab.inference.svgp import natural_gradient_descent, natural_to_moments
+
+    x, y = (jnp.asarray(a) for a in _data(30, seed=2))
+    hyper = MODEL.init()
+    kernel = natural_gradient_descent(MODEL, 30, 1.0, optax.sgd(0.0), train_inducing=False)
+    state = kernel.init({"hyper": hyper, "z": x, "precision": jnp.eye(30), "shift": jnp.zeros((30, 1))})
+    state, info = jax.jit(kernel.update)(None, state, {"data": {"x": x, "y": y}})
+    params = {"hyper": hyper, "z": x, **natural_to_moments(state.params)}
+    bound, exact = float(ELBO(params, x, y, num_points=30)), float(MODEL.log_marginal_likelihood(hyper, x, y))
+    # At the optimal q the gap is tr(K - Q) / (2 sigma^2), Q = K (K + jitter I)^{-1} K: about N jitter / (2 sigma^2).
+    assert 0 <= exact - bound < 30 * MODEL.jitter / MODEL.noise_scale**2, (bound, exact)
+    assert float(info.loss) * 30 == pytest.approx(-bound, rel=1e-9)  # the loss is scored with the new q
+
+
+def test_svgp_natural_gradient_option_fits_and_rejects_bad_steps():
+    import uqlab
+
+    x, y = _data(64)
+    data = uqlab.Dataset(x, y)
+    adam = uqlab.fit(MODEL, data, "svgp", key=0, num_inducing=16, num_steps=60, batch_size=None, progress=False)
+    nat = uqlab.fit(MODEL, data, "svgp", key=0, num_inducing=16, num_steps=60, batch_size=None, progress=False,
+                    natural_gradient=1.0)
+    assert nat.info["elbo"] > adam.info["elbo"]  # optimal q at every step against 60 Adam steps on q
+    assert np.isfinite(nat.predict(x).mean).all()
+    with pytest.raises(ValueError, match="natural_gradient"):
+        uqlab.fit(MODEL, data, "svgp", natural_gradient=1.5)

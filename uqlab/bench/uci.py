@@ -231,9 +231,11 @@ def run_uci(data, *, datasets=None, methods=("mc_dropout", "ensemble"), splits=N
                             progress=progress, desc="uci cells")
     wall = time.perf_counter() - start
     summary = summarise({cell.name: records[cell.name] for cell in cells})
-    run = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "executor": executor,
-           "address": address, "num_cpus": num_cpus, "wall_seconds": wall, "cells": len(cells), "seed": seed, "quick": quick,
-           "loadavg": os.getloadavg(), "cell_seconds": sum(records[c.name]["seconds"] for c in cells)}
+    run = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "finished_only": finished_only,
+           "executor": "+".join(sorted({records[c.name]["executor"] for c in cells})) if finished_only else executor,
+           "address": address, "num_cpus": num_cpus, "wall_seconds": None if finished_only else wall, "cells": len(cells),
+           "seed": seed, "quick": quick, "loadavg": os.getloadavg(),
+           "cell_seconds": sum(records[c.name]["seconds"] for c in cells)}
     for name, content in (("uci.json", summary), ("uci-run.json", run)):
         with atomic_write(out / name) as handle:
             json.dump(content, handle, indent=1)

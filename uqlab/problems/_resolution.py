@@ -5,9 +5,9 @@ an under-resolved one (a shock narrower than the grid spacing, a turbulent casca
 the grid scale) piles amplitude up in the highest modes, and soon after becomes non-finite.
 :func:`tail_ratio` measures the largest coefficient among the top 20% of the resolved modes
 relative to the largest coefficient overall (worst over snapshots). For Burgers at
-``nu = 0.01/pi`` it tracks the relative L2 error against Cole-Hopf closely (measured ratio / error:
-1.9 at N = 128, 1.8 at 256, 1.8 at 512, 11 at 1024 where roundoff dominates; see
-``benchmarks/results/hostile_sweep_after.json`` for the inputs that fail).
+``nu = 0.01/pi`` it tracks the relative L2 error against Cole-Hopf closely (the measurements are
+in ``docs/measurements.md``; ``benchmarks/results/hostile_sweep_after.json`` lists the inputs
+that fail).
 """
 
 from __future__ import annotations

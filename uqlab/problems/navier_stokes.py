@@ -251,9 +251,8 @@ _SIZES = {  # mode -> (observations forward, inverse, fixed collocation points, 
 
 LBFGS_STEPS = {"quick": 0, "default": 2000, "full": 10000}
 """L-BFGS steps per NUTS chain after Adam, on the sampled posterior (see
-:data:`uqlab.problems.burgers.LBFGS_STEPS`): with Adam starts and 1,000 fixed collocation points,
-every method's nu missed the truth by -4% to -11%, the pattern Burgers showed before its
-L-BFGS finish and larger fixed set."""
+:data:`uqlab.problems.burgers.LBFGS_STEPS`): Adam starts with a small fixed collocation set missed
+nu as Burgers did before its L-BFGS finish and larger fixed set (``docs/measurements.md``)."""
 
 WIDTHS = {"quick": (16, 16), "default": (32, 32), "full": (64, 64, 64)}
 """Hidden widths of the ``(w, psi)`` network per mode."""
