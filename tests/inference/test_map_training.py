@@ -36,13 +36,18 @@ def test_unknown_schedule_is_named(method):
         make_method(method, schedule="linear")
 
 
+@pytest.mark.parametrize("likelihood", ["gaussian", "heteroscedastic"])
 @pytest.mark.parametrize("method", ["ensemble", "mc_dropout", "vi_meanfield"])
-def test_an_optimiser_that_diverges_does_not_succeed(method):
+def test_an_optimiser_that_diverges_does_not_succeed(method, likelihood):
     """A learning rate of 1e6 blows the loss up by orders of magnitude (or to inf/NaN): the fit
-    raises and names the setting to lower instead of returning a posterior."""
+    raises and names the setting to lower instead of returning a posterior. With a heteroscedastic
+    likelihood the loss stays finite (3 -> 2e20) and blows up within the first steps."""
     from uqlab.inference.registry import make_method
+    from uqlab.models.likelihoods import Gaussian, Heteroscedastic
 
-    data, model = tiny_data(), tiny_mlp(dropout_rate=0.1)
+    noise = Heteroscedastic() if likelihood == "heteroscedastic" else Gaussian()
+    data = tiny_data()
+    model = tiny_mlp(dropout_rate=0.1, likelihood=noise)
     with pytest.raises(FloatingPointError, match="learning_rate"):
         uqlab.fit(model, data, make_method(method, num_steps=30, learning_rate=1e6, progress=False), key=0)
 

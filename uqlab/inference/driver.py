@@ -68,10 +68,14 @@ def check_finite(label: str, values, what: str, setting: str) -> None:
 
 
 def _check_loss(label: str, losses: np.ndarray, setting: str) -> None:
-    """Non-finite final losses, or a final loss orders of magnitude above the initial one, raise."""
+    """Non-finite final losses, or a final loss orders of magnitude above the initial one, raise.
+
+    The baseline is the loss of the first step (not a window's mean: a divergence within the first
+    10% of steps would already sit in such a window and hide itself).
+    """
     window = max(1, losses.shape[0] // 10)
     check_finite(label, losses[-window:], "the loss", setting)
-    first, last = np.mean(losses[:window], axis=0), np.mean(losses[-window:], axis=0)
+    first, last = losses[0], np.mean(losses[-window:], axis=0)
     grew = last > first + BLOW_UP_FACTOR * (np.abs(first) + 1.0)
     if np.any(grew):
         raise FloatingPointError(
