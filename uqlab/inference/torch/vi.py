@@ -22,7 +22,7 @@ import numpy as np
 
 from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.data import check_batch_size
-from uqlab.inference.base import Method, check_dataset
+from uqlab.inference.base import Capabilities, Method, check_dataset
 from uqlab.inference.driver import check_finite
 from uqlab.inference.kernels.optimizers import SCHEDULES
 from uqlab.inference.torch.ensemble import check_torch_model
@@ -86,6 +86,8 @@ class _TorchVI(Method):
         init_scale: initial standard deviation of q per coordinate.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
     """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(model="torch")
 
     guide: ClassVar[str] = "normal"
     num_steps: int = 2000
