@@ -191,7 +191,7 @@ class PyroNUTS(_PyroFit, Method):
     def _fit(self, fn, data, latent):
         import pyro
 
-        from uqlab.inference.targets import _weight_diagnostics
+        from uqlab._chains import summarize_chains
 
         chains = []
         for _ in range(self.num_chains):
@@ -202,4 +202,4 @@ class PyroNUTS(_PyroFit, Method):
             chains.append(_numpy(mcmc.get_samples()))
         draws = {name: np.stack([c[name] for c in chains]) for name in latent}
         particles = {k: v.reshape(-1, *v.shape[2:]) for k, v in draws.items()}
-        return particles, self.num_chains, _weight_diagnostics(draws, None)
+        return particles, self.num_chains, summarize_chains(draws, None, None)
