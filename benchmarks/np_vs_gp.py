@@ -164,27 +164,35 @@ def train_and_score(spec: str, args) -> dict:
         steps, curve, key, spent, eval_wall = saved["steps"], saved["curve"], saved["key"], saved["spent"], saved["eval"]
     wall, cpu = spent
     last_scored = curve[-1]["train_wall_s"] if curve else 0.0
+    lr, values = learning_rate(args, wall), None
+
+    def finished():
+        return cpu >= args.budget_cpu_s or wall >= args.budget_wall_s or steps >= args.max_steps
+
+    done = finished()  # a resumed run may already be past its budget: then it is only scored
     while True:
-        lr = learning_rate(args, wall)
-        carry[1].hyperparams["learning_rate"] = jax.numpy.asarray(lr, jax.numpy.float32)
-        key, sub = jax.random.split(key)
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        carry, values = jax.block_until_ready(segment(carry, jax.random.split(sub, args.segment_steps)))
-        wall, cpu = wall + time.perf_counter() - wall0, cpu + time.process_time() - cpu0
-        steps += args.segment_steps
-        if args.verbose:
-            print(f"segment: {time.perf_counter() - wall0:.2f}s", flush=True)
-        done = cpu >= args.budget_cpu_s or wall >= args.budget_wall_s or steps >= args.max_steps
+        if not done:
+            lr = learning_rate(args, wall)
+            carry[1].hyperparams["learning_rate"] = jax.numpy.asarray(lr, jax.numpy.float32)
+            key, sub = jax.random.split(key)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            carry, values = jax.block_until_ready(segment(carry, jax.random.split(sub, args.segment_steps)))
+            wall, cpu = wall + time.perf_counter() - wall0, cpu + time.process_time() - cpu0
+            steps += args.segment_steps
+            if args.verbose:
+                print(f"segment: {time.perf_counter() - wall0:.2f}s", flush=True)
+            done = finished()
         if done or wall - last_scored >= args.score_every_s:
             last_scored, eval0 = wall, time.perf_counter()
             ours, true, count = heldout_scores(model, carry[0], tasks, test_batch, jax.random.PRNGKey(2), 32)
             eval_wall += time.perf_counter() - eval0
             point = {"steps": steps, "train_wall_s": wall, "train_cpu_s": cpu, "eval_wall_s": eval_wall,
                      "load_1min": load_average()[0], "learning_rate": lr,
-                     "train_loss_last_segment": float(values.mean()), **summarise(ours, true, count, family)}
+                     "train_loss_last_segment": None if values is None else float(values.mean()),
+                     **summarise(ours, true, count, family)}
             curve.append(point)
             print(f"{spec}: {steps} steps, cpu {cpu:.0f}s wall {wall:.0f}s load {point['load_1min']:.1f} lr {lr:.1e} "
-                  f"loss {point['train_loss_last_segment']:.3f} gap " +
+                  f"loss {point['train_loss_last_segment']} gap " +
                   " ".join(f"{f}={point[f]['gap']:.3f}" for f in ("all",) + FAMILIES if f in point), flush=True)
         if checkpoint is not None:
             state = {"carry": [np.asarray(a) for a in jax.tree_util.tree_leaves(carry)], "steps": steps, "curve": curve,
