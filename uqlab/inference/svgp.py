@@ -31,9 +31,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from uqlab._validate import check_positive, check_positive_int
-from uqlab.inference.base import Capabilities, Method, Posterior, check_dataset
+from uqlab.inference.base import Capabilities, Method, Posterior
 from uqlab.inference.checkpoint import check_checkpoint_path
-from uqlab.inference.gp import check_gp_model, select_members
+from uqlab.inference.gp import gp_target, select_members
 from uqlab.inference.kernels.optimizers import descent
 
 __all__ = ["SVGP", "SVGPPosterior", "natural_gradient_descent", "natural_to_moments", "plateaued", "svgp_elbo",
@@ -240,9 +240,7 @@ class SVGP(Method):
 
     def target(self, model, data):
         """The GP and dataset, checked."""
-        data = check_dataset(data)
-        check_gp_model(model, "SVGP", data)
-        return model, data
+        return gp_target(model, data, "SVGP")
 
     def infer(self, target, session, key) -> SVGPPosterior:
         """Maximise the minibatch ELBO over hyperparameters and ``q``; return the posterior."""
