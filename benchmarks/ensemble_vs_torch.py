@@ -13,15 +13,15 @@ import argparse
 from _common import load_average, print_table, save, setup_jax_cache, timed
 
 
-def torch_ensemble(x, y, *, members: int, steps: int, lr: float, weight_decay: float, seed: int = 0):
-    """Train ``members`` MLPs one after another, the way a PyTorch user would."""
+def torch_ensemble(x, y, *, members: int, steps: int, lr: float, weight_decay: float, seed: int = 0, width: int = 50):
+    """Train ``members`` 1-``width``-2 MLPs one after another, the way a PyTorch user would."""
     import torch
 
     torch.manual_seed(seed)
     x_t, y_t = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
     losses = []
     for _ in range(members):
-        net = torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Linear(50, 2))
+        net = torch.nn.Sequential(torch.nn.Linear(1, width), torch.nn.Tanh(), torch.nn.Linear(width, 2))
         opt = torch.optim.Adam(net.parameters(), lr=lr)
         for _ in range(steps):
             opt.zero_grad()

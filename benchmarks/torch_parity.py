@@ -6,8 +6,14 @@
    into the torch module, noise fixed at the JAX MAP noise, Gaussian likelihood): median
    pointwise predictive std ratio for each subset and Hessian structure, with the prior
    precision each tunes by marginal likelihood and with one shared fixed prior precision.
+3. NUTS on ``from_torch(module)`` against NUTS on the hand-written ``BayesianMLP`` (1-10-1 tanh,
+   Gaussian noise learned, toy1d), different keys: the posterior mean and sd of the network's
+   mean function at 25 test inputs, each difference in units of its combined Monte Carlo
+   standard error (ArviZ ``mcse`` over the chains); max |z|, mean z^2 (about 1 if the two agree)
+   and the prediction R-hat of each run.
 
     python benchmarks/torch_parity.py [--seeds 5] [--ensemble-steps 600] [--dropout-steps 800]
+                                      [--nuts-samples 1000] [--skip parity laplace nuts]
 """
 
 from __future__ import annotations
@@ -88,12 +94,51 @@ def laplace_parity(data):
     return rows
 
 
+def nuts_parity(args, data):
+    import arviz as az
+    import numpy as np
+    import torch
+
+    import uqlab
+    from uqlab.models import BayesianMLP, Gaussian
+    from uqlab.models.torch import from_torch
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(1, 10), torch.nn.Tanh(), torch.nn.Linear(10, 1))
+    converted, _ = from_torch(module, likelihood=Gaussian())
+    models = {"from_torch": (converted, 1), "hand_written": (BayesianMLP(widths=(10,), likelihood=Gaussian()), 2)}
+    x = np.linspace(data.x_test.min(), data.x_test.max(), 25)[:, None]
+    settings = {"num_warmup": args.nuts_samples // 2, "num_samples": args.nuts_samples, "num_chains": 4, "progress": False}
+    stats = {}
+    for name, (model, key) in models.items():
+        post = uqlab.fit(model, data, "nuts", key=key, **settings)
+        loc = post.predict(x).loc[..., 0].reshape(post.num_chains, -1, len(x))  # (chain, draw, point)
+        dataset = az.convert_to_dataset({"f": loc})
+        stats[name] = {"mean": loc.mean((0, 1)), "sd": loc.std((0, 1)),
+                       "mcse_mean": az.mcse(dataset, method="mean")["f"].values,
+                       "mcse_sd": az.mcse(dataset, method="sd")["f"].values,
+                       "rhat_max": float(az.rhat(dataset)["f"].values.max()),
+                       "ess_bulk_min": float(az.ess(dataset)["f"].values.min()),
+                       "divergences": post.info["divergences"], "seconds": post.info["fit_seconds"]}
+        print(name, {k: v for k, v in stats[name].items() if np.ndim(v) == 0}, flush=True)
+    a, b = stats["from_torch"], stats["hand_written"]
+    rows = []
+    for quantity in ("mean", "sd"):
+        z = (a[quantity] - b[quantity]) / np.sqrt(a[f"mcse_{quantity}"] ** 2 + b[f"mcse_{quantity}"] ** 2)
+        rows.append({"quantity": f"posterior {quantity} of f(x), 25 points", "max_abs_z": float(np.abs(z).max()),
+                     "mean_z2": float(np.mean(z**2)), "frac_within_2": float(np.mean(np.abs(z) < 2)),
+                     "max_abs_diff": float(np.abs(a[quantity] - b[quantity]).max()),
+                     "rhat_max": [a["rhat_max"], b["rhat_max"]], "ess_bulk_min": [a["ess_bulk_min"], b["ess_bulk_min"]]})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--ensemble-steps", type=int, default=600)
     parser.add_argument("--dropout-steps", type=int, default=800)
-    parser.add_argument("--skip", choices=["parity", "laplace"], default=None)
+    parser.add_argument("--nuts-samples", type=int, default=1000)
+    parser.add_argument("--skip", nargs="*", choices=["parity", "laplace", "nuts"], default=[])
     args = parser.parse_args()
     setup_jax_cache()
     load_before = load_average()
@@ -104,10 +149,13 @@ def main() -> None:
     torch.set_num_threads(1)
     data = uqlab.problems.load("toy1d").data
     payload = {"settings": vars(args)}
-    if args.skip != "laplace":
+    if "nuts" not in args.skip:
+        payload["nuts"] = nuts_parity(args, data)
+        print_table(payload["nuts"])
+    if "laplace" not in args.skip:
         payload["laplace"] = laplace_parity(data)
         print_table(payload["laplace"])
-    if args.skip != "parity":
+    if "parity" not in args.skip:
         payload["parity"] = parity(args, data)
         print_table(payload["parity"])
     save("torch_parity", payload, load_before=load_before)

@@ -1,19 +1,23 @@
 """Torch backend speed, side by side in one process.
 
 1. torch_ensemble (5 members stacked with torch.func.vmap) against a sequential PyTorch loop
-   (benchmarks/ensemble_vs_torch.py's), same 1-50-2 heteroscedastic MLPs, same full-batch Adam
-   steps on toy1d. Target: >= 3x.
+   (benchmarks/ensemble_vs_torch.py's), same 1-W-2 heteroscedastic MLPs, same full-batch Adam
+   steps on toy1d (N = 200), for hidden widths W in ``--widths`` and torch thread counts in
+   ``--threads`` (``torch.set_num_threads``; both contenders run under the same setting); median
+   of ``--repeats`` alternating pairs. Target (W = 50): >= 3x.
 2. uqlab-wrapped Pyro SVI (``uqlab.fit(pyro_model, data, "svi")``, constant step) against a raw
    ``pyro.infer.SVI`` loop with the same guide, optimiser, steps and guide draws, repeated in
    alternating order; the median of the paired ratios. Target: time ratio <= 1.10.
 3. torch MC-dropout prediction: 100 passes on 10,000 points (time reported), beside JAX's.
 
-    python benchmarks/torch_speed.py [--steps 1000] [--svi-steps 300] [--repeats 6]
+    python benchmarks/torch_speed.py [--steps 500] [--widths 16 50 200] [--threads 1 2]
+                                     [--svi-steps 300] [--repeats 3] [--svi-repeats 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 
 from _common import load_average, print_table, save, setup_jax_cache, timed
 from ensemble_vs_torch import torch_ensemble
@@ -52,11 +56,53 @@ def raw_pyro_svi(model, data, *, steps: int, lr: float, draws: int, seed: int = 
         return [guide(**data) for _ in range(draws)]
 
 
+def _mlp(width: int):
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(1, width), torch.nn.Tanh(), torch.nn.Linear(width, 2))
+
+
+def ensemble_rows(data, args) -> list[dict]:
+    """uqlab's vmapped torch ensemble against the sequential loop, per hidden width and thread count."""
+    import numpy as np
+    import torch
+
+    import uqlab
+    from uqlab.models import Heteroscedastic
+    from uqlab.models.torch import TorchModel
+
+    x, y = data.standardized()
+    rows = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for width in args.widths:
+            model = TorchModel(functools.partial(_mlp, width), Heteroscedastic())
+            vmap = functools.partial(uqlab.fit, model, data, "ensemble", num_members=5, num_steps=args.steps, progress=False)
+            loop = functools.partial(torch_ensemble, x, y, members=5, steps=args.steps, lr=1e-2, weight_decay=1e-4,
+                                     width=width)
+            vmap(), loop()  # warm-up: first-call set-up out of the timing
+            times = {"uqlab": [], "loop": []}
+            for repeat in range(args.repeats):  # alternating order: the machine's load moves
+                for which in (("uqlab", "loop") if repeat % 2 == 0 else ("loop", "uqlab")):
+                    times[which].append(timed(vmap if which == "uqlab" else loop).seconds)
+            ratios = np.array(times["loop"]) / np.array(times["uqlab"])
+            rows.append({"benchmark": f"ensemble 5x1-{width}-2, {args.steps} steps, {threads} thread(s)",
+                         "uqlab_s": float(np.median(times["uqlab"])), "baseline_s": float(np.median(times["loop"])),
+                         "speedup": float(np.median(ratios)), "speedups": ratios.round(2).tolist(),
+                         "ms_per_step_uqlab": 1e3 * float(np.median(times["uqlab"])) / args.steps,
+                         "ms_per_step_loop": 1e3 * float(np.median(times["loop"])) / args.steps, "target": ">= 3 (W = 50)"})
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 50, 200])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--svi-steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--svi-repeats", type=int, default=6)
     args = parser.parse_args()
     setup_jax_cache()
     load_before = load_average()
@@ -65,17 +111,10 @@ def main() -> None:
 
     import uqlab
     from uqlab.models import Heteroscedastic
-    from uqlab.models.torch import TorchModel
 
-    torch.set_num_threads(1)
     data = uqlab.problems.load("toy1d").data
-    x, y = data.standardized()
-    net = lambda: torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Linear(50, 2))  # noqa: E731
-    rows = []
-    vmap = timed(uqlab.fit, TorchModel(net, Heteroscedastic()), data, "ensemble", num_members=5, num_steps=args.steps, progress=False)
-    loop = timed(torch_ensemble, x, y, members=5, steps=args.steps, lr=1e-2, weight_decay=1e-4)
-    rows.append({"benchmark": "ensemble 5x1-50-2", "uqlab_s": vmap.seconds, "baseline_s": loop.seconds,
-                 "speedup": loop.seconds / vmap.seconds, "target": ">= 3"})
+    rows = ensemble_rows(data, args)
+    torch.set_num_threads(1)  # SVI and prediction: one thread
 
     model, svi_data = _pyro_line()
     settings = {"guide": "mvn", "num_steps": args.svi_steps, "learning_rate": 0.02, "schedule": "constant", "num_draws": 100,
@@ -83,7 +122,7 @@ def main() -> None:
     uqlab.fit(model, svi_data, "svi", **{**settings, "num_steps": 5})  # imports and first-call set-up out of the timing
     raw_pyro_svi(model, svi_data, steps=5, lr=0.02, draws=1)
     wrapped, raw = [], []
-    for repeat in range(args.repeats):  # interleaved repeats, alternating order: the machine's load moves
+    for repeat in range(args.svi_repeats):  # interleaved repeats, alternating order: the machine's load moves
         for which in (("uqlab", "raw") if repeat % 2 == 0 else ("raw", "uqlab")):
             if which == "uqlab":
                 wrapped.append(timed(uqlab.fit, model, svi_data, "svi", **settings).seconds)

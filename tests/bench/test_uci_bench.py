@@ -36,7 +36,12 @@ def test_cli_writes_summary_page_and_cells(grid):
     assert set(entry["rmse"]) == {"mean", "se"} and set(entry["ll"]) == {"mean", "se"}
     rmse = [r["result"]["rmse"] for r in _records(out / "cells").values()]
     assert entry["rmse"]["mean"] == pytest.approx(sum(rmse) / 2)
-    assert "<table id=\"summary\">" in (out / "uci.html").read_text()
+    page = (out / "uci.html").read_text()
+    assert "<table id=\"summary\">" in page
+    # the report's own stylesheet, applied through the report's container
+    style = resources.files("uqlab.diagnostics").joinpath("templates/_style.html").read_text().strip()
+    assert style.startswith("<style>") and style in page and '<div class="uqlab-report">' in page
+
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +77,45 @@ def test_ray_resumes_only_missing_cells_and_matches_local(grid, local_ray):
             {k: v for k, v in record["result"].items() if k != "fit_seconds"}
     # a rerun with everything finished runs nothing
     assert run_cells(cells, store=store, executor="local", progress=False) == records
+
+
+def test_cells_of_another_protocol_revision_run_again(grid, tmp_path):
+    import shutil
+
+    from uqlab.bench.uci_protocols import REVISIONS, run_protocol
+
+    root, local = grid
+    shutil.copytree(local / "cells", tmp_path / "cells")
+    stale = tmp_path / "cells" / "tiny" / "ensemble" / "split-01.json"
+    record = json.loads(stale.read_text())
+    record["args"]["revision"] = REVISIONS["ensemble"] - 1
+    record["result"]["rmse"] = -1.0
+    stale.write_text(json.dumps(record))
+    cells = uci_cells(dataset_folders(root / "sets"), ["ensemble"], quick=True)
+    records = run_cells(cells, store=tmp_path / "cells", progress=False)
+    assert records["tiny/ensemble/split-01"]["result"]["rmse"] > 0  # computed again
+    assert records["tiny/ensemble/split-00"] == _records(local / "cells")["tiny/ensemble/split-00.json"]  # kept
+    with pytest.raises(ValueError, match="revision: this uqlab runs mc_dropout protocol revision"):
+        run_protocol(str(root / "sets" / "tiny"), 0, "mc_dropout", revision=REVISIONS["mc_dropout"] + 1)
+
+
+def test_mc_dropout_protocol_refits_the_best_validation_candidate(grid):
+    import numpy as np
+
+    from uqlab.bench.uci_protocols import DROPOUT_BATCH, FALLBACK_PRECISIONS, run_protocol
+    from uqlab.problems.uci_data import load_uci
+
+    root, _ = grid
+    folder = str(root / "sets" / "tiny")
+    result = run_protocol(folder, 1, "mc_dropout", quick=True)
+    chosen = result["settings"]
+    assert len(chosen["validation_ll"]) == 2 and chosen["batch_size"] == DROPOUT_BATCH
+    # quick grid: the first rate with the first two fallback precisions (standardised units)
+    y_sd = float(load_uci(folder, split=1).scaler.y_scale[0])
+    best = int(np.argmax(chosen["validation_ll"]))
+    assert chosen["dropout_rate"] == 0.005
+    assert chosen["tau"] * y_sd**2 == pytest.approx(FALLBACK_PRECISIONS[best])
+    assert math.isfinite(result["rmse"]) and math.isfinite(result["ll"])
 
 
 def test_bad_inputs(grid, tmp_path, monkeypatch, capsys):

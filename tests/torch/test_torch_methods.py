@@ -57,6 +57,24 @@ def test_fit_a_module_by_name_and_by_jax_method_instance():
     assert factory.predict(data.x_test).num_members == 2
 
 
+def test_members_start_from_bayesian_mlp_init_or_the_modules_own():
+    """init="bayesian_mlp": weights N(0, 1 / fan_in), hidden biases N(0, 1), output bias 0 (the
+    sample sd of n normal draws has sd about sd / sqrt(2 n): 5 of those as tolerance);
+    init="module": the factory's own initialisation under the member's seed."""
+    factory = lambda: torch.nn.Sequential(torch.nn.Linear(50, 400), torch.nn.Tanh(), torch.nn.Linear(400, 3))  # noqa: E731
+    model = TorchModel(factory)
+    net = model.network(7, 3, "bayesian_mlp").net
+    for weight, fan_in in ((net[0].weight, 50), (net[2].weight, 400)):
+        assert abs(weight.std().item() * np.sqrt(fan_in) - 1) < 5 / np.sqrt(2 * weight.numel())
+    assert abs(net[0].bias.std().item() - 1) < 5 / np.sqrt(2 * 400) and torch.all(net[2].bias == 0)
+    torch.manual_seed(7)
+    expected = factory()
+    own = model.network(7, 3, "module").net
+    assert all(torch.equal(a, b) for a, b in zip(own.parameters(), expected.parameters()))
+    with pytest.raises(ValueError, match="init: expected one of"):
+        uqlab.fit(tiny_torch_net(), tiny_data(), "ensemble", init="xavier", **FAST)
+
+
 def test_minibatches_and_cosine_schedule_train():
     data = tiny_data()
     post = uqlab.fit(tiny_torch_net(), data, "ensemble", num_members=2, num_steps=60, batch_size=8, schedule="cosine",

@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 
 from uqlab.bench.executors import Cell
-from uqlab.bench.uci_protocols import PROTOCOLS
+from uqlab.bench.uci_protocols import PROTOCOLS, REVISIONS
 
 __all__ = ["METHODS", "agreement", "dataset_folders", "parse_splits", "published", "rows", "run_uci", "summarise", "table",
            "uci_cells"]
@@ -102,7 +102,7 @@ def uci_cells(folders: dict, methods, splits: str | None = None, *, seed: int = 
         for split in parse_splits(splits, num_splits(folder)):
             for method in methods:
                 args = {"folder": str(pathlib.Path(folder).resolve()), "split": split, "method": method,
-                        "seed": seed, "quick": quick}
+                        "seed": seed, "quick": quick, "revision": REVISIONS[method]}
                 cells.append(Cell(f"{name}/{method}/split-{split:02d}", "uqlab.bench.uci_protocols:run_protocol", args))
     return cells
 
@@ -227,6 +227,7 @@ def run_uci(data, *, datasets=None, methods=("mc_dropout", "ensemble"), splits=N
         if not cells:
             raise ValueError(f"finished_only: no finished cells of this grid in {str(out / 'cells')!r}")
     else:
+        stored = len(finished(cells, out / "cells"))
         records = run_cells(cells, store=out / "cells", executor=executor, address=address, num_cpus=num_cpus,
                             progress=progress, desc="uci cells")
     wall = time.perf_counter() - start
@@ -234,6 +235,7 @@ def run_uci(data, *, datasets=None, methods=("mc_dropout", "ensemble"), splits=N
     run = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "finished_only": finished_only,
            "executor": "+".join(sorted({records[c.name]["executor"] for c in cells})) if finished_only else executor,
            "address": address, "num_cpus": num_cpus, "wall_seconds": None if finished_only else wall, "cells": len(cells),
+           "cells_run": 0 if finished_only else len(cells) - stored,
            "seed": seed, "quick": quick, "loadavg": os.getloadavg(),
            "cell_seconds": sum(records[c.name]["seconds"] for c in cells)}
     for name, content in (("uci.json", summary), ("uci-run.json", run)):

@@ -1,8 +1,8 @@
 """The UCI benchmark as one self-contained HTML page in the calibration report's style.
 
-The page borrows the report's stylesheet (the ``<style>`` element of
-``uqlab/diagnostics/templates/report.html``) and renders its own jinja2 template,
-``uqlab/bench/templates/uci.html``: per dataset, our mean ± standard error over splits beside the
+The page includes the report's stylesheet (``uqlab/diagnostics/templates/_style.html``, the block
+that ``report.html`` includes too) from its own jinja2 template, ``uqlab/bench/templates/uci.html``,
+inside the report's ``uqlab-report`` container: per dataset, our mean ± standard error over splits beside the
 published numbers, with the two-standard-error verdict, then each method's protocol and the
 citations.
 """
@@ -10,20 +10,10 @@ citations.
 from __future__ import annotations
 
 import pathlib
-import re
-from importlib import resources
 
 from uqlab._io import atomic_write
 
 __all__ = ["render_page", "write_page"]
-
-
-def _report_style() -> str:
-    text = resources.files("uqlab.diagnostics").joinpath("templates/report.html").read_text()
-    match = re.search(r"<style>.*?</style>", text, re.S)
-    if match is None:
-        raise RuntimeError("uqlab/diagnostics/templates/report.html has no <style> element to borrow")
-    return match.group(0)
 
 
 def render_page(table_rows: list[dict], run: dict, *, protocols: dict, sources: dict) -> str:
@@ -39,10 +29,10 @@ def render_page(table_rows: list[dict], run: dict, *, protocols: dict, sources: 
 
     from uqlab._version import __version__
 
-    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
-        resources.files("uqlab.bench").joinpath("templates/uci.html").read_text()
-    )
-    return template.render(style=_report_style(), rows=table_rows, run=run, protocols=protocols, sources=sources,
+    loader = jinja2.ChoiceLoader([jinja2.PackageLoader("uqlab.bench", "templates"),
+                                  jinja2.PackageLoader("uqlab.diagnostics", "templates")])  # the report's _style.html
+    template = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined).get_template("uci.html")
+    return template.render(rows=table_rows, run=run, protocols=protocols, sources=sources,
                            version=__version__)
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.inference.base import Capabilities, Method, ParticlePosterior, check_dataset, check_model
 from uqlab.inference.checkpoint import check_checkpoint_path
-from uqlab.inference.map_training import SCHEDULES, fit_map
+from uqlab.inference.map_training import check_map_settings, fit_map
 
 __all__ = ["DeepEnsemble"]
 
@@ -48,11 +47,7 @@ class DeepEnsemble(Method):
     checkpoint: str | None = None
 
     def __post_init__(self):
-        check_positive_int("num_members", self.num_members)
-        check_positive_int("num_steps", self.num_steps)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        check_map_settings(self)
         object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
     def target(self, model, data):

@@ -8,11 +8,32 @@ full-batch or on minibatches drawn without replacement by the driver.
 
 from __future__ import annotations
 
+from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.data import Dataset
 from uqlab.inference.driver import Session, check_finite, leaves_of
 from uqlab.inference.kernels.optimizers import SCHEDULES, adam, descent
 
-__all__ = ["SCHEDULES", "fit_map"]
+__all__ = ["SCHEDULES", "fit_map", "check_map_settings"]
+
+
+def check_map_settings(method) -> None:
+    """Check the settings of a MAP-trained method (ensembles and MC dropout, JAX and torch alike).
+
+    Validates ``num_steps``, ``learning_rate``, ``batch_size`` and ``schedule``, and whichever of
+    ``num_members``, ``dropout_rate``, ``num_passes`` and ``noise_precision`` the method has;
+    raises a ValueError or TypeError naming the setting.
+    """
+    for name in ("num_members", "num_passes"):
+        if hasattr(method, name):
+            check_positive_int(name, getattr(method, name))
+    rate = getattr(method, "dropout_rate", None)
+    if rate is not None and not 0 < rate < 1:
+        raise ValueError(f"dropout_rate: expected a value in (0, 1) or None, got {rate!r}")
+    check_positive("noise_precision", getattr(method, "noise_precision", None), allow_none=True)
+    check_positive_int("num_steps", method.num_steps)
+    check_positive("learning_rate", method.learning_rate)
+    check_positive_int("batch_size", method.batch_size, allow_none=True)
+    check_choice("schedule", method.schedule, SCHEDULES)
 
 
 def fit_map(session: Session, model, data: Dataset, key, *, num_members: int, num_steps: int, learning_rate: float,
@@ -57,9 +78,9 @@ def fit_map(session: Session, model, data: Dataset, key, *, num_members: int, nu
 
     kernel = descent(loss, adam(learning_rate, num_steps, schedule))
     init_key, steps_key = jax.random.split(key)
-    params = jax.vmap(model.init)(jax.random.split(init_key, num_members))
+    params = jax.jit(jax.vmap(model.init))(jax.random.split(init_key, num_members))
     state, _, infos = session.run(
-        kernel, jax.vmap(kernel.init)(params), steps_key, num_steps=num_steps, phase=phase, members=num_members,
+        kernel, jax.jit(jax.vmap(kernel.init))(params), steps_key, num_steps=num_steps, phase=phase, members=num_members,
         vectorize=vectorize, draw_batch=lambda k: draw_minibatch(k, x, y, batch_size), loss=lambda i: i.loss,
     )
     check_finite(session.label, leaves_of(state.params), "the parameters", "learning_rate")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from uqlab._validate import check_choice, check_positive, check_positive_int
 from uqlab.inference.base import Capabilities, DropoutPosterior, Method, check_dataset, check_model
 from uqlab.inference.checkpoint import check_checkpoint_path
-from uqlab.inference.map_training import SCHEDULES, fit_map
+from uqlab.inference.map_training import check_map_settings, fit_map
 
 __all__ = ["MCDropout"]
 
@@ -52,14 +51,7 @@ class MCDropout(Method):
     checkpoint: str | None = None
 
     def __post_init__(self):
-        if self.dropout_rate is not None and not 0 < self.dropout_rate < 1:
-            raise ValueError(f"dropout_rate: expected a value in (0, 1) or None, got {self.dropout_rate!r}")
-        check_positive_int("num_passes", self.num_passes)
-        check_positive("noise_precision", self.noise_precision, allow_none=True)
-        check_positive_int("num_steps", self.num_steps)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        check_map_settings(self)
         object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
 
     def prepare(self, model):

@@ -62,7 +62,7 @@ class HamiltonianMethod(ChainSampler):
                 num_samples=self.num_samples, target_acceptance=self.target_acceptance, thinning=self.thinning,
                 vectorize=self.vectorize, session=session,
             )
-            draws = jax.device_get(jax.vmap(jax.vmap(target.constrain))(draws))
+            draws = jax.device_get(jax.jit(jax.vmap(jax.vmap(target.constrain)))(draws))
         particles = jax.tree_util.tree_map(lambda a: a.reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
         sample_stats = {
             "acceptance_rate": stats["acceptance_rate"],

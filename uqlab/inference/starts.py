@@ -126,7 +126,7 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
             objective = lambda params, step_key: logdensity_fn(params)  # noqa: E731
         kernel = descent(lambda p, batch, k: -objective(p, k), adam(learning_rate, num_steps, "cosine"))
         state, _, _ = session.run(
-            kernel, jax.vmap(kernel.init)(positions), as_key(0 if key is None else key), num_steps=num_steps,
+            kernel, jax.jit(jax.vmap(kernel.init))(positions), as_key(0 if key is None else key), num_steps=num_steps,
             phase="MAP init", members=num_chains, vectorize=vectorize, loss=lambda infos: infos.loss,
             setting="init_learning_rate",
         )
@@ -134,12 +134,12 @@ def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: in
     if lbfgs_steps > 0:
         kernel = lbfgs(lambda p: -logdensity_fn(p))
         state, _, infos = session.run(
-            kernel, jax.vmap(kernel.init)(positions), jax.random.PRNGKey(0), num_steps=lbfgs_steps,
+            kernel, jax.jit(jax.vmap(kernel.init))(positions), jax.random.PRNGKey(0), num_steps=lbfgs_steps,
             phase="MAP init (L-BFGS)", members=num_chains, vectorize=vectorize, loss=lambda infos: infos.loss,
             gradients=lambda infos: int(np.sum(infos.num_linesearch_steps)) + num_chains,  # + each first evaluation
             setting="init_lbfgs_steps",
         )
         positions = state.params
-    final = np.asarray(jax.vmap(logdensity_fn)(positions))
+    final = np.asarray(jax.jit(jax.vmap(logdensity_fn))(positions))
     check_finite(session.label, final, "the log density at the optimised starts", "init_learning_rate")
     return positions, final, session.gradient_evals - before

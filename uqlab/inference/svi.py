@@ -86,9 +86,9 @@ class SVI(Method):
         check_positive_int("rank", self.rank, allow_none=True)
         check_positive("init_scale", self.init_scale)
 
-    def _guide(self, fn):
-        from numpyro.infer import autoguide
-
+    def _guide(self, fn, autoguide):
+        """The automatic guide of ``fn`` from ``autoguide``: ``numpyro.infer.autoguide`` or
+        ``pyro.infer.autoguide`` (the two libraries name and parameterise these guides alike)."""
         if self.guide == "delta":
             return autoguide.AutoDelta(fn)
         cls = {"normal": autoguide.AutoNormal, "mvn": autoguide.AutoMultivariateNormal,
@@ -101,7 +101,7 @@ class SVI(Method):
         import jax
         from numpyro import handlers
         from numpyro.infer import SVI as NumPyroSVI
-        from numpyro.infer import Trace_ELBO
+        from numpyro.infer import Trace_ELBO, autoguide
 
         from uqlab.inference.kernels.optimizers import adam
         from uqlab.inference.targets import NumPyroModel, NumPyroPosterior
@@ -113,7 +113,7 @@ class SVI(Method):
             raise no_observed_site(getattr(fn, "__name__", "the model"), trace)
         init_key, draw_key = jax.random.split(as_key(key))
         start = time.perf_counter()
-        guide = self._guide(fn)
+        guide = self._guide(fn, autoguide)
         svi = NumPyroSVI(fn, guide, adam(self.learning_rate, self.num_steps, self.schedule), Trace_ELBO(num_particles=self.num_particles))
         state = svi.init(init_key, **data)
         step = lambda state, _: svi.update(state, **data)  # noqa: E731

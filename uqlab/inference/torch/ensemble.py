@@ -13,10 +13,11 @@ import dataclasses
 import time
 from typing import ClassVar
 
-from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab._validate import check_choice
 from uqlab.inference.base import Capabilities, Method, check_dataset
-from uqlab.inference.kernels.optimizers import SCHEDULES
+from uqlab.inference.map_training import check_map_settings
 from uqlab.inference.torch.posterior import TorchParticlePosterior
+from uqlab.models.torch.model import INITS
 
 __all__ = ["TorchEnsemble", "check_torch_model"]
 
@@ -43,6 +44,12 @@ class TorchEnsemble(Method):
         learning_rate: Adam learning rate.
         batch_size: minibatch size, or None for full-batch training.
         schedule: "constant" or "cosine" (decay to 1 %).
+        init: how member k (seed ``key + k``) starts: ``"bayesian_mlp"`` (default) re-draws the
+            module's weight layers as :meth:`BayesianMLP.init <uqlab.models.BayesianMLP.init>`
+            (LeCun-normal weights, N(0, 1) hidden biases, zero output bias), as the JAX ensemble
+            starts its members; ``"module"`` keeps the module's own initialisation scheme
+            (``reset_parameters``, or a new call of the factory). See
+            :func:`~uqlab.models.torch.model.bayesian_mlp_init`.
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
     """
 
@@ -53,14 +60,12 @@ class TorchEnsemble(Method):
     learning_rate: float = 1e-2
     batch_size: int | None = None
     schedule: str = "constant"
+    init: str = "bayesian_mlp"
     progress: bool | None = None
 
     def __post_init__(self):
-        check_positive_int("num_members", self.num_members)
-        check_positive_int("num_steps", self.num_steps)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        check_map_settings(self)
+        check_choice("init", self.init, INITS)
 
     def fit(self, model, data, *, key=0) -> TorchParticlePosterior:
         """Train the K members together and return them as a :class:`TorchParticlePosterior`."""
@@ -73,7 +78,7 @@ class TorchEnsemble(Method):
         _, params, buffers, losses = train_members(
             model, data, seed=torch_seed(key), num_members=self.num_members, num_steps=self.num_steps,
             learning_rate=self.learning_rate, batch_size=self.batch_size, schedule=self.schedule, dropout=False,
-            desc="TorchEnsemble", progress=self.progress,
+            desc="TorchEnsemble", progress=self.progress, init=self.init,
         )
         info = {"fit_seconds": time.perf_counter() - start, "losses": losses, "final_loss": losses[-1].tolist()}
         return TorchParticlePosterior(self, model, data.scaler, info, particles=as_numpy(params),

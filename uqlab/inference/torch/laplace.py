@@ -194,7 +194,7 @@ class TorchLaplace(Method):
         _, params, _, losses = train_members(
             model, data, seed=torch_seed(key), num_members=1, num_steps=self.num_steps,
             learning_rate=self.learning_rate, batch_size=self.batch_size, schedule=self.schedule, dropout=False,
-            desc="TorchLaplace MAP", progress=self.progress, pretrained=self.num_steps == 0,
+            desc="TorchLaplace MAP", progress=self.progress, init=None if self.num_steps == 0 else "module",
         )
         params = {k: v[0] for k, v in params.items()}
         network = model.network(None, data.y.shape[1])

@@ -12,11 +12,12 @@ import dataclasses
 import time
 from typing import ClassVar
 
-from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab._validate import check_choice
 from uqlab.inference.base import Capabilities, Method, check_dataset
-from uqlab.inference.kernels.optimizers import SCHEDULES
+from uqlab.inference.map_training import check_map_settings
 from uqlab.inference.torch.ensemble import check_torch_model
 from uqlab.inference.torch.posterior import TorchDropoutPosterior, dropout_layers
+from uqlab.models.torch.model import INITS
 
 __all__ = ["TorchMCDropout"]
 
@@ -30,7 +31,8 @@ class TorchMCDropout(Method):
         num_passes: T, stochastic forward passes at predict time.
         noise_precision: fixed tau = 1 / sigma^2 (standardised units), or None to learn the noise
             with the model's likelihood.
-        num_steps, learning_rate, batch_size, schedule, progress: as for the ensemble.
+        num_steps, learning_rate, batch_size, schedule, init, progress: as for
+            :class:`~uqlab.inference.torch.ensemble.TorchEnsemble` (``init`` of the one network).
     """
 
     name: ClassVar[str] = "torch_mc_dropout"
@@ -42,17 +44,12 @@ class TorchMCDropout(Method):
     learning_rate: float = 5e-3
     batch_size: int | None = None
     schedule: str = "constant"
+    init: str = "bayesian_mlp"
     progress: bool | None = None
 
     def __post_init__(self):
-        if self.dropout_rate is not None and not 0 < self.dropout_rate < 1:
-            raise ValueError(f"dropout_rate: expected a value in (0, 1) or None, got {self.dropout_rate!r}")
-        check_positive_int("num_passes", self.num_passes)
-        check_positive("noise_precision", self.noise_precision, allow_none=True)
-        check_positive_int("num_steps", self.num_steps)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive_int("batch_size", self.batch_size, allow_none=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
+        check_map_settings(self)
+        check_choice("init", self.init, INITS)
 
     def prepare(self, model):
         """The TorchModel with this method's dropout rate and noise precision applied."""
@@ -87,7 +84,7 @@ class TorchMCDropout(Method):
         _, params, buffers, losses = train_members(
             model, data, seed=seed, num_members=1, num_steps=self.num_steps, learning_rate=self.learning_rate,
             batch_size=self.batch_size, schedule=self.schedule, dropout=True, desc="TorchMCDropout",
-            progress=self.progress,
+            progress=self.progress, init=self.init,
         )
         info = {"fit_seconds": time.perf_counter() - start, "losses": losses[:, 0], "final_loss": float(losses[-1, 0])}
         return TorchDropoutPosterior(

@@ -119,16 +119,6 @@ class PyroSVI(_PyroFit, SVI):
 
     name: ClassVar[str] = "pyro_svi"
 
-    def _pyro_guide(self, fn):
-        from pyro.infer import autoguide
-
-        if self.guide == "delta":
-            return autoguide.AutoDelta(fn)
-        cls = {"normal": autoguide.AutoNormal, "mvn": autoguide.AutoMultivariateNormal,
-               "lowrank": autoguide.AutoLowRankMultivariateNormal}[self.guide]
-        extra = {"rank": self.rank} if self.guide == "lowrank" and self.rank is not None else {}
-        return cls(fn, init_scale=self.init_scale, **extra)
-
     def fit(self, model, data, *, key=0) -> PyroPosterior:
         """Maximise the ELBO with ``pyro.infer.SVI``; keep ``num_draws`` draws of the guide."""
         return self._run(model, data, key, lambda fn, latent: self._fit(fn, data, latent))
@@ -138,7 +128,7 @@ class PyroSVI(_PyroFit, SVI):
         import torch
         from tqdm.auto import tqdm
 
-        guide = self._pyro_guide(fn)
+        guide = self._guide(fn, pyro.infer.autoguide)
         optim = {"optimizer": torch.optim.Adam, "optim_args": {"lr": self.learning_rate}}
         optimizer = (pyro.optim.CosineAnnealingLR({**optim, "T_max": self.num_steps, "eta_min": 0.01 * self.learning_rate})
                      if self.schedule == "cosine" else pyro.optim.Adam(optim["optim_args"]))

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TorchModel", "torch_seed", "as_module", "is_module"]
+__all__ = ["TorchModel", "INITS", "bayesian_mlp_init", "torch_seed", "as_module", "is_module"]
 
 
 def is_module(obj) -> bool:
@@ -107,11 +107,20 @@ class TorchModel:
                                "(torch.cuda.is_available() is False); use module.cpu() or device='cpu'")
         return module.to(device)
 
-    def network(self, seed: int | None, d_out: int):
+    def network(self, seed: int | None, d_out: int, init: str = "module"):
         """A :class:`Network` for ``d_out`` targets around a freshly initialised copy of the module
-        (``seed``), or around a copy of the module's own weights (``seed=None``)."""
+        (``seed``), or around a copy of the module's own weights (``seed=None``).
+
+        ``init`` (with a seed): ``"module"`` re-runs the module's own initialisation
+        (``reset_parameters`` of every submodule, or a new factory call); ``"bayesian_mlp"`` then
+        re-draws its weight layers as :meth:`BayesianMLP.init <uqlab.models.BayesianMLP.init>`
+        (see :func:`bayesian_mlp_init`).
+        """
         import torch
 
+        from uqlab._validate import check_choice
+
+        check_choice("init", init, INITS)
         module = self.template()
         device = next(module.parameters()).device
         if seed is not None:
@@ -124,6 +133,8 @@ class TorchModel:
                             sub.reset_parameters()
                 else:
                     module = as_module(self.module).to(device)
+                if init == "bayesian_mlp":
+                    bayesian_mlp_init(module)
         else:
             module = copy.deepcopy(module)
         return Network(module, likelihood_init(self.likelihood, d_out), device)
@@ -170,8 +181,13 @@ class TorchModel:
         return scale.to(outputs).expand_as(outputs), df.to(outputs).expand_as(outputs)
 
     def log_likelihood(self, y, outputs, params: dict):
-        """Per-point ``log p(y_n | outputs_n)`` summed over targets, shape ``(N,)``."""
-        from torch.distributions import Normal, StudentT
+        """Per-point ``log p(y_n | outputs_n)`` summed over targets, shape ``(N,)``.
+
+        The Gaussian density is written out (``-(y - m)^2 / (2 s^2) - log s - log(2 pi) / 2``): it
+        runs under ``vmap`` for every training step, where building ``torch.distributions``
+        objects costs more than the arithmetic.
+        """
+        from torch.distributions import StudentT
 
         from uqlab.models.likelihoods import StudentT as StudentTLikelihood
 
@@ -179,7 +195,7 @@ class TorchModel:
             scale, df = self._scale_df(outputs, params)
             return StudentT(df, outputs, scale, validate_args=False).log_prob(y).sum(-1)
         loc, scale = self.loc_scale(outputs, params)
-        return Normal(loc, scale, validate_args=False).log_prob(y).sum(-1)
+        return (-0.5 * ((y - loc) / scale).square() - scale.log()).sum(-1) - _HALF_LOG_2PI * y.shape[-1]
 
     def prior(self, name: str, shape) -> tuple[float, float]:
         """``(loc, scale)`` of the Gaussian prior on parameter ``name`` of ``shape``: fan-in scaled
@@ -190,12 +206,49 @@ class TorchModel:
 
     def log_prior(self, params: dict):
         """Fan-in Gaussian prior on the network's parameters plus the likelihood's priors."""
-        total = 0.0
-        for name, value in params.items():
-            loc, scale = self.prior(name, value.shape)
-            constant = value.numel() * (math.log(scale) + 0.5 * math.log(2 * math.pi))
-            total = total - 0.5 / scale**2 * (value - loc if loc else value).square().sum() - constant
-        return total
+        return self.prior_density({name: tuple(value.shape) for name, value in params.items()})(params)
+
+    def prior_density(self, shapes: dict):
+        """``params -> log p(params)`` for parameters of ``shapes`` (``{name: shape}``), with every
+        constant computed once (the training loss calls it at every step)."""
+        terms = [(name, *self.prior(name, shape)) for name, shape in shapes.items()]
+        constant = sum(math.prod(shapes[name]) * (math.log(scale) + _HALF_LOG_2PI) for name, _, scale in terms)
+
+        def density(params):
+            total = -constant
+            for name, loc, scale in terms:
+                value = params[name]
+                total = total - (0.5 / scale**2) * (value - loc if loc else value).square().sum()
+            return total
+
+        return density
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+INITS = ("bayesian_mlp", "module")
+"""Member initialisations of the torch MAP methods (``init=``): BayesianMLP's, or the module's own."""
+
+
+def bayesian_mlp_init(module) -> None:
+    """Re-draw, in place, every layer with a weight of two or more dimensions (``Linear``,
+    ``Conv*``) as :meth:`BayesianMLP.init <uqlab.models.BayesianMLP.init>` does: weights
+    ``N(0, 1 / fan_in)`` (LeCun normal, ``fan_in = prod(weight.shape[1:])``), biases ``N(0, 1)``, and
+    the bias of the last such layer (the output layer of a feed-forward network) 0. Other
+    parameters (normalisation layers, ...) keep the module's own initialisation.
+
+    Spread-out hidden biases place the units' transitions across the standardised input range; on
+    toy1d they train an ensemble to a markedly better test NLL than torch's default
+    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` in the same steps (docs/torch.md).
+    """
+    import torch
+
+    layers = [m for m in module.modules() if isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            layer.weight.normal_(0.0, math.prod(layer.weight.shape[1:]) ** -0.5)
+            bias = getattr(layer, "bias", None)
+            if isinstance(bias, torch.Tensor):
+                bias.zero_() if i == len(layers) - 1 else bias.normal_()
 
 
 _LIK_PRIORS = {
