@@ -68,7 +68,7 @@ class MCLMC(ChainSampler):
             kernel = mclmc(target.logdensity, desired_energy_var=self.desired_energy_var)
             tuning = mclmc_tuning(target.logdensity, num_steps, desired_energy_var=self.desired_energy_var,
                                   diagonal_preconditioning=self.diagonal_preconditioning)
-            states = jax.vmap(kernel.init)(positions, jax.random.split(velocity_key, self.num_chains))
+            states = jax.jit(jax.vmap(kernel.init))(positions, jax.random.split(velocity_key, self.num_chains))
             states, _, tune_infos = session.run(
                 tuning, states, tune_key, num_steps=1, phase="tuning", members=self.num_chains,
                 vectorize=self.vectorize, setting="desired_energy_var",
@@ -80,7 +80,7 @@ class MCLMC(ChainSampler):
                 vectorize=self.vectorize, position=position, keep=keep,
                 gradients=GRADIENTS_PER_STEP, setting="desired_energy_var",
             )
-            draws = jax.device_get(jax.vmap(jax.vmap(target.constrain))(draws))
+            draws = jax.device_get(jax.jit(jax.vmap(jax.vmap(target.constrain)))(draws))
         particles = jax.tree_util.tree_map(lambda a: a.reshape(a.shape[0] * a.shape[1], *a.shape[2:]), draws)
         energy = np.asarray(infos.energy_change, np.float64)  # (steps, chains)
         dim = np.asarray(states.inverse_mass_matrix).shape[-1]
