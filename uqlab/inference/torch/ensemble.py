@@ -17,7 +17,6 @@ from uqlab._validate import check_choice
 from uqlab.inference.base import Capabilities, Method, check_dataset
 from uqlab.inference.map_training import check_map_settings
 from uqlab.inference.torch.posterior import TorchParticlePosterior
-from uqlab.models.torch.model import INITS
 
 __all__ = ["TorchEnsemble", "check_torch_model"]
 
@@ -64,6 +63,8 @@ class TorchEnsemble(Method):
     progress: bool | None = None
 
     def __post_init__(self):
+        from uqlab.models.torch.model import INITS  # loads uqlab.models (JAX) only when a method is made
+
         check_map_settings(self)
         check_choice("init", self.init, INITS)
 

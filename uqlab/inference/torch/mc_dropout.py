@@ -17,7 +17,6 @@ from uqlab.inference.base import Capabilities, Method, check_dataset
 from uqlab.inference.map_training import check_map_settings
 from uqlab.inference.torch.ensemble import check_torch_model
 from uqlab.inference.torch.posterior import TorchDropoutPosterior, dropout_layers
-from uqlab.models.torch.model import INITS
 
 __all__ = ["TorchMCDropout"]
 
@@ -48,6 +47,8 @@ class TorchMCDropout(Method):
     progress: bool | None = None
 
     def __post_init__(self):
+        from uqlab.models.torch.model import INITS  # loads uqlab.models (JAX) only when a method is made
+
         check_map_settings(self)
         check_choice("init", self.init, INITS)
 
