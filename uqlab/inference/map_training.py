@@ -78,9 +78,9 @@ def fit_map(session: Session, model, data: Dataset, key, *, num_members: int, nu
 
     kernel = descent(loss, adam(learning_rate, num_steps, schedule))
     init_key, steps_key = jax.random.split(key)
-    params = jax.vmap(model.init)(jax.random.split(init_key, num_members))
+    params = jax.jit(jax.vmap(model.init))(jax.random.split(init_key, num_members))
     state, _, infos = session.run(
-        kernel, jax.vmap(kernel.init)(params), steps_key, num_steps=num_steps, phase=phase, members=num_members,
+        kernel, jax.jit(jax.vmap(kernel.init))(params), steps_key, num_steps=num_steps, phase=phase, members=num_members,
         vectorize=vectorize, draw_batch=lambda k: draw_minibatch(k, x, y, batch_size), loss=lambda i: i.loss,
     )
     check_finite(session.label, leaves_of(state.params), "the parameters", "learning_rate")

@@ -48,7 +48,7 @@ def run_chains(logdensity_fn, initial_positions, key, *, transition, num_warmup:
     warmup = window_adaptation(logdensity_fn, transition, target_acceptance=target_acceptance)
     sampler = fixed_sampler(logdensity_fn, transition, thinning=thinning)
     warmup_key, sample_key = jax.random.split(key)
-    state = jax.vmap(warmup.init)(initial_positions)
+    state = jax.jit(jax.vmap(warmup.init))(initial_positions)
     count = lambda infos: int(np.sum(infos.num_gradient_evals))  # noqa: E731
     warmup_evals = np.zeros(num_chains, np.int64)
     if num_warmup > 0:
@@ -58,7 +58,7 @@ def run_chains(logdensity_fn, initial_positions, key, *, transition, num_warmup:
             vectorize=vectorize, schedule={"stage": stages[:, 0], "window_end": stages[:, 1]}, gradients=count,
         )
         warmup_evals = np.asarray(infos.num_gradient_evals).sum(axis=0)
-    state = jax.vmap(tuned_state)(state)
+    state = jax.jit(jax.vmap(tuned_state))(state)
     state, draws, infos = session.run(
         sampler, state, sample_key, num_steps=num_samples, phase="sampling", members=num_chains,
         vectorize=vectorize, position=lambda s: s.chain.position, gradients=count, setting="target_acceptance",

@@ -146,7 +146,7 @@ class _SGMCMC(Method):
         )
         init_key, run_key = jax.random.split(key)
         c = self.num_chains
-        states = jax.vmap(kernel.init)(jax.vmap(model.init)(jax.random.split(init_key, c)))
+        states = jax.jit(jax.vmap(lambda k: kernel.init(model.init(k))))(jax.random.split(init_key, c))
         _, draws, _ = session.run(
             kernel, states, run_key, num_steps=sizes.shape[0], members=c,
             draw_batch=lambda k: draw_minibatch(k, x, y, batch_size),

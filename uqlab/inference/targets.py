@@ -153,7 +153,7 @@ def _uqlab_target(model, data, label: str) -> Target:
     batch = {"x": x, "y": y}
     return Target(
         logdensity=lambda params: log_joint(model, params, batch, data.num_points),
-        init=jax.vmap(model.init),
+        init=jax.jit(jax.vmap(model.init)),
         constrain=lambda params: params,
         posterior=lambda method, particles, chains, stats: ParticlePosterior(
             method, model, data.scaler, {}, particles=particles, num_chains=chains, sample_stats=stats
@@ -202,7 +202,7 @@ def _log_density_target(model: LogDensity, data, label: str) -> Target:
 
     return Target(
         logdensity=model.fn,
-        init=jax.vmap(init),
+        init=jax.jit(jax.vmap(init)),
         constrain=lambda params: params,
         posterior=lambda method, particles, chains, stats: ParticlePosterior(
             method, model, None, {}, particles=particles, num_chains=chains, sample_stats=stats
