@@ -1,7 +1,8 @@
 """One tiny, fast conformance case per registered method.
 
 Every registered method must have an entry in ``CASES``: a function returning
-``(method, model, data)`` with settings small enough to run in a few seconds. The shared checks
+``(method, model, data)`` with settings small enough to run in a few seconds. A method that
+serves several model families may have more cases, named ``method[variant]``. The shared checks
 in ``test_methods.py`` then apply to every method. Add one entry here with each new method.
 """
 
@@ -119,10 +120,25 @@ def _np_train():
     return method, NeuralProcess(kind="np", width=8, depth=1), tiny_data()
 
 
+def _np_train_convcnp():
+    from uqlab.inference.neural_process import NPTrain
+    from uqlab.models.convcnp import ConvCNP
+
+    method = NPTrain(num_steps=30, batch_size=4, progress=False)
+    # span 6.5: the test inputs reach -3..3, beyond the training inputs' -2..2.
+    return method, ConvCNP(channels=4, depth=1, points_per_unit=4.0, span=6.5), tiny_data()
+
+
 def _mala():
     from uqlab.inference.mala import MALA
 
     return MALA(step_size=1e-3, num_samples=10, num_burnin=20, num_chains=2, progress=False), tiny_mlp(), tiny_data()
+
+
+def _mclmc():
+    from uqlab.inference.mclmc import MCLMC
+
+    return MCLMC(num_samples=10, thinning=2, num_chains=2, progress=False), tiny_mlp(), tiny_data()
 
 
 def tiny_torch_net(d_out: int = 1, dropout: float = 0.0):
@@ -182,7 +198,9 @@ CASES = {
     "vi_fullrank": _vi_fullrank,
     "laplace": _laplace,
     "np_train": _np_train,
+    "np_train[convcnp]": _np_train_convcnp,
     "mala": _mala,
+    "mclmc": _mclmc,
 
 
     "torch_ensemble": _torch_ensemble,

@@ -10,7 +10,7 @@ from tests.conformance.cases import CASES
 
 
 def test_every_registered_method_has_a_conformance_case():
-    assert sorted(CASES) == uqlab.methods()
+    assert sorted({name.split("[")[0] for name in CASES}) == uqlab.methods()
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))

@@ -90,10 +90,10 @@ def test_multi_head_attention_is_per_head_attention_concatenated():
     x_c = jnp.linspace(-2, 2, 6)[:, None]
     y_c, x_t, mask = jnp.sin(3 * x_c), jnp.linspace(-1.5, 1.5, 4)[:, None], jnp.arange(6) < 5
     got = jax.jit(model.representation)(params, x_c, y_c, mask, x_t)
-    from uqlab.models.neural_process import _mlp
+    from uqlab.models.neural_process import mlp
 
-    h = _mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
-    q, k = _mlp(params["query"], x_t), _mlp(params["key"], x_c)
+    h = mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
+    q, k = mlp(params["query"], x_t), mlp(params["key"], x_c)
     parts = []
     for s in (slice(0, 4), slice(4, 8)):
         scores = q[:, s] @ k[:5, s].T / 2.0

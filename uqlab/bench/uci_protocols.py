@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PROTOCOLS", "REVISIONS", "run_protocol"]
+__all__ = ["PROTOCOLS", "REVISIONS", "dropout_fit", "run_protocol"]
 
 LENGTHSCALE = 1e-2
 """Gal & Ghahramani's prior length-scale l of the weight decay ``l^2 (1 - p) / (2 N tau)``."""
@@ -117,8 +117,6 @@ def _first_part(data, fraction: float = 0.8):
 def _mc_dropout(data, settings: dict, *, key: int, quick: bool):
     import time
 
-    import uqlab
-
     epochs = 2 if quick else settings.get("n_epochs", 40)
     passes = 50 if quick else 1000
     # candidates (rate, precision in original units or None, precision in standardised units or None)
@@ -129,15 +127,8 @@ def _mc_dropout(data, settings: dict, *, key: int, quick: bool):
     grid = grid[:2] if quick else grid
 
     def fit(dataset, rate, tau, standardised, epochs=epochs):
-        y_sd = float(dataset.scaler.y_scale[0])
-        precision = standardised if tau is None else tau * y_sd**2
-        prior_scale = np.sqrt(2.0 / (1.0 - rate)) / (LENGTHSCALE * y_sd)  # weight decay l^2 (1-p) / (2 N tau)
-        model = _network(dataset, settings, prior="isotropic", prior_scale=float(prior_scale), dropout_rate=rate)
-        batch = min(DROPOUT_BATCH, dataset.num_points)
-        posterior = uqlab.fit(model, dataset, "mc_dropout", key=key, dropout_rate=rate, noise_precision=precision,
-                              num_passes=passes, num_steps=_steps(dataset, epochs, batch), learning_rate=1e-3,
-                              batch_size=batch, progress=False)
-        return posterior.predict(dataset.x_test), precision / y_sd**2
+        return dropout_fit(dataset, settings, rate, tau=tau, standardised=standardised, epochs=epochs, key=key,
+                           passes=passes)
 
     start = time.perf_counter()
     validation = _first_part(data)
@@ -148,6 +139,36 @@ def _mc_dropout(data, settings: dict, *, key: int, quick: bool):
     chosen = {"dropout_rate": best[0], "tau": float(tau), "validation_ll": [float(s) for s in scores],
               "epochs": final_epochs, "batch_size": DROPOUT_BATCH}
     return predictive, chosen, time.perf_counter() - start
+
+
+def dropout_fit(data, settings: dict, rate: float, *, tau: float | None = None, standardised: float | None = None,
+                epochs: int, key: int, passes: int = 1000):
+    """One MC-dropout network of the protocol (Adam 1e-3, batch 32, weight decay as a prior) on ``data``.
+
+    Args:
+        data: the training set (its test part is predicted).
+        settings: :func:`~uqlab.problems.uci_data.uci_settings` of the folder (``n_hidden``).
+        rate: dropout rate p.
+        tau: model precision in original target units, or None to give ``standardised``.
+        standardised: model precision in standardised units (when ``tau`` is None).
+        epochs: training epochs.
+        key: fit seed.
+        passes: MC passes at prediction.
+
+    Returns:
+        ``(predictive of data.x_test, tau in original units)``.
+    """
+    import uqlab
+
+    y_sd = float(data.scaler.y_scale[0])
+    precision = standardised if tau is None else tau * y_sd**2
+    prior_scale = np.sqrt(2.0 / (1.0 - rate)) / (LENGTHSCALE * y_sd)  # weight decay l^2 (1-p) / (2 N tau)
+    model = _network(data, settings, prior="isotropic", prior_scale=float(prior_scale), dropout_rate=rate)
+    batch = min(DROPOUT_BATCH, data.num_points)
+    posterior = uqlab.fit(model, data, "mc_dropout", key=key, dropout_rate=rate, noise_precision=precision,
+                          num_passes=passes, num_steps=_steps(data, epochs, batch), learning_rate=1e-3,
+                          batch_size=batch, progress=False)
+    return posterior.predict(data.x_test), precision / y_sd**2
 
 
 def _ensemble(data, settings: dict, *, key: int, quick: bool):

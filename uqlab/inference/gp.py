@@ -36,6 +36,13 @@ def check_gp_model(model, method: str, data) -> None:
     model.check_inputs(*data.dims)
 
 
+def gp_target(model, data, method: str):
+    """``(model, data)`` of a GP method: ``data`` checked as a Dataset, ``model`` a GP that fits it."""
+    data = check_dataset(data)
+    check_gp_model(model, method, data)
+    return model, data
+
+
 def select_members(tree, num_samples: int | None):
     """Evenly thin a pytree with a leading member axis to ``num_samples`` members."""
     import jax
@@ -216,9 +223,7 @@ class ExactGP(Method):
 
     def target(self, model, data):
         """The GP and dataset, checked."""
-        data = check_dataset(data)
-        check_gp_model(model, "ExactGP", data)
-        return model, data
+        return gp_target(model, data, "ExactGP")
 
     def infer(self, target, session, key) -> GPPosterior:
         """Maximise the (penalised) log marginal likelihood; return the S = 1 posterior."""

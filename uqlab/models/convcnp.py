@@ -41,15 +41,11 @@ import jax
 import jax.numpy as jnp
 
 from uqlab._validate import check_positive, check_positive_int
-from uqlab.models.likelihoods import gaussian_log_prob
+from uqlab.models.neural_process import dense_init, gaussian_head, masked_log_likelihood, mlp
 
 __all__ = ["ConvCNP"]
 
 _DILATIONS = (1, 2, 4, 8)
-
-
-def _dense(key, a, b):
-    return {"w": jax.random.normal(key, (a, b)) / math.sqrt(a), "b": jnp.zeros(b)}
 
 
 def _conv(key, width, c_in, c_out):
@@ -126,11 +122,11 @@ class ConvCNP:
         return {
             "log_encoder_scale": log_scale,
             "log_decoder_scale": log_scale,
-            "lift": _dense(keys[0], 1 + self.d_y, c),
+            "lift": dense_init(keys[0], 1 + self.d_y, c),
             "blocks": [{"dilated": _conv(keys[1 + 2 * i], self.kernel_size, c, c),
                         "mix": {**_conv(keys[2 + 2 * i], 1, c, c), "w": jnp.zeros((1, c, c))}}
                        for i in range(self.depth)],
-            "head": [_dense(keys[-2], c, c), _dense(keys[-1], c, 2 * self.d_y)],
+            "head": [dense_init(keys[-2], c, c), dense_init(keys[-1], c, 2 * self.d_y)],
         }
 
     def grid(self, x_c, mask_c, x_t):
@@ -157,10 +153,7 @@ class ConvCNP:
         """SetConv back to the targets, then the head: ``(loc, scale)``, each ``(T, d_y)``."""
         scale = jnp.exp(params["log_decoder_scale"])
         weights = jnp.exp(-0.5 * ((x_t[:, 0][:, None] - grid[None, :]) / scale) ** 2)
-        h = jax.nn.relu(weights @ features)
-        hidden, out = params["head"]
-        loc, raw = jnp.split(jax.nn.relu(h @ hidden["w"] + hidden["b"]) @ out["w"] + out["b"], 2, axis=-1)
-        return loc, self.min_scale + jax.nn.softplus(raw)
+        return gaussian_head(mlp(params["head"], jax.nn.relu(weights @ features)), self.min_scale)
 
     def forward(self, params, x_c, y_c, mask_c, x_t):
         """Predictive ``(loc, scale)`` at the targets, each ``(T, d_y)``."""
@@ -180,5 +173,4 @@ class ConvCNP:
         # Targets outside the target mask may lie anywhere; the grid only needs to cover the real ones.
         x_t = jnp.where(mask_t[:, None], x, jnp.min(jnp.where(mask_t, x[:, 0], jnp.inf)))
         loc, scale = self.forward(params, x, y, mask_c, x_t)
-        log_lik = jnp.where(mask_t[:, None], gaussian_log_prob(y, loc, scale), 0.0)
-        return -jnp.sum(log_lik) / jnp.sum(mask_t)
+        return -masked_log_likelihood(y, loc, scale, mask_t) / jnp.sum(mask_t)

@@ -34,16 +34,34 @@ __all__ = ["NeuralProcess", "KINDS"]
 KINDS = ("cnp", "np", "anp")
 
 
-def _mlp_init(key, sizes):
+def dense_init(key, a: int, b: int) -> dict:
+    """An ``a -> b`` dense layer: weights ``N(0, 1/a)``, zero bias (shared with the ConvCNP)."""
+    return {"w": jax.random.normal(key, (a, b)) / math.sqrt(a), "b": jnp.zeros(b)}
+
+
+def mlp_init(key, sizes):
+    """Dense layers ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``."""
     keys = jax.random.split(key, len(sizes) - 1)
-    return [{"w": jax.random.normal(k, (a, b)) / math.sqrt(a), "b": jnp.zeros(b)}
-            for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
+    return [dense_init(k, a, b) for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
 
 
-def _mlp(layers, h):
+def mlp(layers, h):
+    """ReLU MLP; the last layer is linear."""
     for layer in layers[:-1]:
         h = jax.nn.relu(h @ layer["w"] + layer["b"])
     return h @ layers[-1]["w"] + layers[-1]["b"]
+
+
+def gaussian_head(out, min_scale: float):
+    """``(loc, scale)`` from a ``(T, 2 d_y)`` output: the first half is the mean, the second
+    ``raw`` gives ``scale = min_scale + softplus(raw)``."""
+    loc, raw = jnp.split(out, 2, axis=-1)
+    return loc, min_scale + jax.nn.softplus(raw)
+
+
+def masked_log_likelihood(y, loc, scale, mask):
+    """``sum_{t: mask_t} log N(y_t | loc_t, scale_t^2)`` over a task's (padded) points."""
+    return jnp.sum(jnp.where(mask[:, None], gaussian_log_prob(y, loc, scale), 0.0))
 
 
 def _masked_mean(h, mask):
@@ -90,23 +108,23 @@ class NeuralProcess:
         w, d = self.width, self.depth
         pair, keys = self.d_x + self.d_y, jax.random.split(key, 5)
         params = {
-            "deterministic": _mlp_init(keys[0], [pair] + [w] * d + [w]),
-            "decoder": _mlp_init(keys[1], [self.d_x + w + (w if self.is_latent else 0)] + [w] * d + [2 * self.d_y]),
+            "deterministic": mlp_init(keys[0], [pair] + [w] * d + [w]),
+            "decoder": mlp_init(keys[1], [self.d_x + w + (w if self.is_latent else 0)] + [w] * d + [2 * self.d_y]),
         }
         if self.is_latent:
-            params["latent"] = _mlp_init(keys[2], [pair] + [w] * d + [2 * w])
+            params["latent"] = mlp_init(keys[2], [pair] + [w] * d + [2 * w])
         if self.kind == "anp":
-            params["query"] = _mlp_init(keys[3], [self.d_x, w, w])
-            params["key"] = _mlp_init(keys[4], [self.d_x, w, w])
+            params["query"] = mlp_init(keys[3], [self.d_x, w, w])
+            params["key"] = mlp_init(keys[4], [self.d_x, w, w])
         return params
 
     def representation(self, params, x_c, y_c, mask_c, x_t):
         """Deterministic path ``r(x*)`` for each target, ``(T, width)``."""
-        h = _mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
+        h = mlp(params["deterministic"], jnp.concatenate([x_c, y_c], -1))
         if self.kind != "anp":
             return jnp.broadcast_to(_masked_mean(h, mask_c), (x_t.shape[0], h.shape[1]))
         heads = lambda a: a.reshape(a.shape[0], self.num_heads, -1).transpose(1, 0, 2)  # noqa: E731
-        q, k, v = heads(_mlp(params["query"], x_t)), heads(_mlp(params["key"], x_c)), heads(h)
+        q, k, v = heads(mlp(params["query"], x_t)), heads(mlp(params["key"], x_c)), heads(h)
         scale = math.sqrt(self.width // self.num_heads)
         scores = jnp.where(mask_c[None, None, :], q @ k.transpose(0, 2, 1) / scale, -jnp.inf)
         weights = jnp.where(jnp.any(mask_c), jax.nn.softmax(scores, axis=-1), 0.0)
@@ -114,15 +132,14 @@ class NeuralProcess:
 
     def latent(self, params, x, y, mask):
         """``q(z | set)``: mean and standard deviation, each ``(width,)``."""
-        s = _masked_mean(_mlp(params["latent"], jnp.concatenate([x, y], -1)), mask)
+        s = _masked_mean(mlp(params["latent"], jnp.concatenate([x, y], -1)), mask)
         mean, raw = jnp.split(s, 2)
         return mean, 0.1 + 0.9 * jax.nn.sigmoid(raw)
 
     def decode(self, params, x_t, r, z=None):
         """Predictive ``(loc, scale)``, each ``(T, d_y)``."""
         parts = [x_t, r] if z is None else [x_t, r, jnp.broadcast_to(z, (x_t.shape[0], z.shape[0]))]
-        loc, raw = jnp.split(_mlp(params["decoder"], jnp.concatenate(parts, -1)), 2, axis=-1)
-        return loc, self.min_scale + jax.nn.softplus(raw)
+        return gaussian_head(mlp(params["decoder"], jnp.concatenate(parts, -1)), self.min_scale)
 
     def predict(self, params, x_c, y_c, mask_c, x_t, key, num_samples: int):
         """Members' ``(loc, scale)`` ``(S, T, d_y)``: S latent draws from ``q(z | C)`` (S = 1 for a CNP)."""
@@ -152,5 +169,4 @@ class NeuralProcess:
         else:
             kl = 0.0
             loc, scale = self.decode(params, x, r)
-        log_lik = jnp.sum(jnp.where(mask_t[:, None], gaussian_log_prob(y, loc, scale), 0.0))
-        return -(log_lik - kl) / num_targets
+        return -(masked_log_likelihood(y, loc, scale, mask_t) - kl) / num_targets
