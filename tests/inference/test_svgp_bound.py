@@ -123,3 +123,18 @@ def test_svgp_natural_gradient_option_fits_and_rejects_bad_steps():
     assert np.isfinite(nat.predict(x).mean).all()
     with pytest.raises(ValueError, match="natural_gradient"):
         uqlab.fit(MODEL, data, "svgp", natural_gradient=1.5)
+
+
+def test_svgp_stop_on_plateau_stops_after_the_first_flat_block():
+    """The stopping mechanism: full-batch natural gradients with step 1 make q optimal in the first
+    step and a vanishing Adam step keeps the hyperparameters and Z, so the loss is flat from the
+    start: the run stops after the second block of 10 steps (the first two blocks it can compare)
+    instead of running 100 steps, and says it converged. (A still-falling loss is the case of
+    ``test_svgp_stopped_early_says_it_did_not_converge``.)"""
+    import uqlab
+
+    x, y = _data(64)
+    stopped = uqlab.fit(MODEL, uqlab.Dataset(x, y), "svgp", key=0, num_inducing=16, num_steps=100, batch_size=None,
+                        learning_rate=1e-12, natural_gradient=1.0, stop_on_plateau=True, progress=False)
+    assert stopped.info["converged"] is True
+    assert stopped.info["num_steps_run"] == len(stopped.info["losses"]) == stopped.info["total_gradient_evals"] == 20

@@ -213,6 +213,10 @@ class SVGP(Method):
         natural_gradient: None (Adam on ``q`` too) or the natural-gradient step size ``gamma`` in
             (0, 1] for ``q`` (:func:`natural_gradient_descent`; 1 with the full batch reaches the
             optimal ``q`` in one step, about 0.1 suits minibatches).
+        stop_on_plateau: run in blocks of a tenth of ``num_steps`` (at least 10 steps) and stop
+            after the first block whose mean loss is not below the previous block's by more than
+            :func:`plateaued`'s margin; ``num_steps`` is then the most steps. False: run all
+            ``num_steps`` (the check still runs at the end and warns if the loss was falling).
         progress: progress bar (None: on unless ``UQLAB_PROGRESS=0``).
         checkpoint: a file written after every chunk of steps and resumed from when it exists
             (see :mod:`uqlab.inference.checkpoint`); removed when the fit completes.
@@ -226,6 +230,7 @@ class SVGP(Method):
     learning_rate: float = 1e-2
     train_inducing: bool = True
     natural_gradient: float | None = None
+    stop_on_plateau: bool = False
     progress: bool | None = None
     checkpoint: str | None = None
 
@@ -274,20 +279,35 @@ class SVGP(Method):
                 params.update(precision=jnp.eye(m), shift=jnp.zeros((m, y.shape[1])))
                 kernel = natural_gradient_descent(model, n, self.natural_gradient, optax.adam(self.learning_rate),
                                                   self.train_inducing)
-            state, _, infos = session.run(
-                kernel, kernel.init(params), steps_key, num_steps=self.num_steps,
-                draw_batch=lambda k: draw_minibatch(k, x, y, batch_size), loss=lambda i: i.loss,
-            )
-            params, losses = state.params, infos.loss
+            window = max(10, self.num_steps // 10)
+
+            def run(state, key, num_steps, phase=""):
+                state, _, infos = session.run(kernel, state, key, num_steps=num_steps, phase=phase,
+                                              draw_batch=lambda k: draw_minibatch(k, x, y, batch_size),
+                                              loss=lambda i: i.loss)
+                return state, np.asarray(infos.loss)
+
+            if not self.stop_on_plateau:
+                state, losses = run(kernel.init(params), steps_key, self.num_steps)
+            else:  # blocks of `window` steps, each its own phase (checkpointed and resumed like any phase)
+                state, losses = kernel.init(params), np.zeros(0)
+                for block, start in enumerate(range(0, self.num_steps, window)):
+                    state, block_losses = run(state, jax.random.fold_in(steps_key, block),
+                                              min(window, self.num_steps - start), f"block {block}")
+                    losses = np.concatenate([losses, block_losses])
+                    if plateaued(losses, window)[0]:
+                        break
+            params = state.params
             if self.natural_gradient is not None:
                 params = {"hyper": params["hyper"], "z": params["z"], **natural_to_moments(params)}
             elbo = float(svgp_elbo(model, params, x, y, n)) if n <= 20_000 else -float(np.mean(losses[-50:])) * n
             params = jax.tree_util.tree_map(lambda a: np.asarray(a)[None], params)
-        converged, drop = plateaued(losses, max(10, self.num_steps // 10))
+        converged, drop = plateaued(losses, window)
         if not converged:
             session.warn(f"SVGP: the ELBO had not plateaued after num_steps={self.num_steps}: the mean loss fell by "
-                         f"{drop:.2e} nats per point over the last {max(10, self.num_steps // 10)} steps; "
+                         f"{drop:.2e} nats per point over the last {window} steps; "
                          "increase num_steps or learning_rate")
         info = {"losses": losses, "elbo": elbo, "elbo_exact": n <= 20_000, "num_inducing": m, "batch_size": batch_size,
-                "num_gradient_evals": self.num_steps, "converged": converged, "loss_drop_last_window": drop}
+                "num_gradient_evals": len(losses), "num_steps_run": len(losses), "converged": converged,
+                "loss_drop_last_window": drop}
         return SVGPPosterior(self, model, data.scaler, info, params=params)
