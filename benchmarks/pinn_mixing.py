@@ -157,6 +157,9 @@ def main() -> None:
     if len(flat_starts) != args.chains:
         raise ValueError(f"--starts: {args.starts} holds {len(flat_starts)} starts, expected --chains {args.chains}")
     flat_logdensity = jax.jit(lambda z: target.logdensity(unravel(z)))
+    start_rows = [{"log_density": float(flat_logdensity(z)),
+                   **{k: float(v) for k, v in model.quantities(unravel(z)).items()}} for z in flat_starts]
+    print_table(start_rows)
     index = np.linspace(0, len(data.x) - 1, min(16, len(data.x))).round().astype(int)
     x_pred = jax.numpy.asarray(data.x[index], jax.numpy.result_type(float))
     rows = []
@@ -192,7 +195,7 @@ def main() -> None:
         "problem": args.problem, "quick": args.quick, "chains": args.chains, "warmup": args.warmup,
         "samples": args.samples, "max_tree_depth": args.depth, "mclmc_thinning": args.thinning,
         "start_seconds": start_seconds,
-        "start_gradient_evals": start_evals, "rows": rows,
+        "start_gradient_evals": start_evals, "starts": start_rows, "rows": rows,
     }, load_before=load_before)
 
 
