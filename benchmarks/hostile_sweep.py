@@ -25,11 +25,10 @@ import tempfile
 import traceback
 
 import numpy as np
+from _common import save, setup_jax_cache
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(ROOT / ".jax_cache"))
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-os.environ.setdefault("UQLAB_PROGRESS", "0")
+setup_jax_cache()
 
 import uqlab  # noqa: E402
 from uqlab.models import BayesianMLP  # noqa: E402
@@ -555,9 +554,7 @@ def main(label):
             outcome = f"error {type(err).__name__} ({where}): {message[:220]}"
         results.append({"group": group, "case": name, "outcome": outcome})
         print(f"| {group} | {name} | {outcome} |", flush=True)
-    out = ROOT / "benchmarks" / "results" / f"hostile_sweep_{label}.json"
-    out.write_text(json.dumps({"label": label, "loadavg": os.getloadavg(), "results": results}, indent=1))
-    print(f"wrote {out}")
+    save(f"hostile_sweep_{label}", {"label": label, "results": results})
 
 
 def table(before: str, after: str) -> None:

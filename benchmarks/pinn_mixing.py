@@ -12,14 +12,22 @@ chains) and the predictions at 16 training inputs (max R-hat, min bulk ESS):
   ``floor = max(1, 1e-5 max eig)``: the float32 Hessian's noise), then a diagonal
   ``window_adaptation`` on ``z``. Costs one Hessian per chain (``d`` Hessian-vector products,
   counted as ``2 d`` gradient evaluations).
-- ``mclmc``: BlackJAX microcanonical Langevin (``mclmc_find_L_and_step_size`` tuning, one gradient
-  per step), an alternative sampler.
+- ``mclmc``: microcanonical Langevin with uqlab's kernels (``uqlab.inference.kernels.mclmc``:
+  BlackJAX's ``mclmc`` and its ``mclmc_find_L_and_step_size`` tuning; two gradients per step),
+  ``--thinning`` steps per kept draw, as ``uqlab.fit(..., "mclmc")`` runs it.
 
 The coefficient is already sampled as its logarithm in every option (uqlab's ``LogNormal``
 coefficients), so "reparameterising nu" is the baseline here, not an option.
 
+The starts (the costly part on Burgers) can be kept in a file and reused by a later run with
+``--starts FILE`` (written when missing), so that each option can be timed in its own run.
+
     python benchmarks/pinn_mixing.py --problem diffusion-reaction-inverse [--quick] \
-        [--chains 4] [--warmup 300] [--samples 300] [--depth 7] [--options diag,dense,laplace,mclmc]
+        [--chains 4] [--warmup 300] [--samples 300] [--depth 7] [--thinning 10] \
+        [--options diag,dense,laplace,mclmc] [--starts FILE] [--tag NAME] [--same-start]
+
+``--same-start`` starts every chain from the highest-density start: R-hat then measures mixing
+within that one optimum only (a diagnostic, not a convergence check).
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ def _chain_draws(flat_draws, unravel, model, posterior_x):
     return jax.lax.map(one, flat_draws)
 
 
-def _nuts_chain(logdensity, position, key, *, warmup, samples, depth, dense):
+def _nuts_chain(logdensity, position, key, *, warmup, samples, depth, dense, thinning=1):
+    del thinning
     import blackjax
     import jax
 
@@ -60,32 +69,30 @@ def _nuts_chain(logdensity, position, key, *, warmup, samples, depth, dense):
     return draws, info.info.num_integration_steps.sum() + steps.sum(), divergent.sum()
 
 
-def _mclmc_chain(logdensity, position, key, *, warmup, samples, depth):
-    """MCLMC with ``20 x samples`` steps (about NUTS's gradient budget at depth 4-5), thinned to ``samples``."""
-    import blackjax
+def _mclmc_chain(logdensity, position, key, *, warmup, samples, depth, thinning):
+    """uqlab's MCLMC kernels (``uqlab.inference.kernels.mclmc``): BlackJAX's tuning for a run of
+    ``thinning x samples`` steps, then that run, keeping every ``thinning``-th step."""
     import jax
-    import jax.numpy as jnp
+
+    from uqlab.inference.kernels.mclmc import GRADIENTS_PER_STEP, mclmc, mclmc_tuning
+    from uqlab.inference.kernels.mclmc import position as offset_position
 
     del warmup, depth
-    steps = 20 * samples
+    steps = thinning * samples
     init_key, tune_key, run_key = jax.random.split(key, 3)
-    state = blackjax.mcmc.mclmc.init(position=position, logdensity_fn=logdensity, rng_key=init_key)
-    kernel = blackjax.mcmc.mclmc.build_kernel(integrator=blackjax.mcmc.integrators.isokinetic_mclachlan)
-    state, params, tune_steps = blackjax.mclmc_find_L_and_step_size(
-        mclmc_kernel=kernel, num_steps=steps, state=state, rng_key=tune_key, logdensity_fn=logdensity)
-    sampler = blackjax.mclmc(logdensity, L=params.L, step_size=params.step_size,
-                             inverse_mass_matrix=params.inverse_mass_matrix)
+    kernel, tuning = mclmc(logdensity), mclmc_tuning(logdensity, steps)
+    state, info = tuning.update(tune_key, kernel.init(position, init_key), {})
 
     def step(state, k):
-        state, _ = sampler.step(k, state)
-        return state, state.position
+        state, _ = kernel.update(k, state, {})
+        return state, offset_position(state)
 
     _, draws = jax.lax.scan(step, state, jax.random.split(run_key, steps))
-    # McLachlan's isokinetic integrator: 2 gradients per step
-    return draws[19::20], 2 * (jnp.asarray(tune_steps) + steps), jnp.zeros((), int)
+    evals = GRADIENTS_PER_STEP * (info.num_integrator_steps + steps)
+    return draws[thinning - 1::thinning], evals, jax.numpy.zeros((), int)
 
 
-def _laplace_chain(logdensity, position, key, *, warmup, samples, depth):
+def _laplace_chain(logdensity, position, key, *, warmup, samples, depth, thinning):
     import jax
     import jax.numpy as jnp
 
@@ -114,7 +121,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--depth", type=int, default=7)
     parser.add_argument("--options", default="diag,dense,laplace,mclmc")
+    parser.add_argument("--thinning", type=int, default=10, help="MCLMC steps per kept draw")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--starts", default=None, help="npz file of the optimised starts (reused if present)")
+    parser.add_argument("--tag", default="", help="suffix of the result file name")
+    parser.add_argument("--same-start", action="store_true",
+                        help="every chain from the highest-density start (a diagnostic of mixing within one optimum)")
     args = parser.parse_args()
     os.environ.setdefault("UQLAB_PROGRESS", "0")
     load_before = load_average()
@@ -133,19 +145,35 @@ def main() -> None:
     settings = problem.method_settings["nuts"]
     target = make_target(model, data, "bench")
     key = jax.random.PRNGKey(args.seed)
-    (starts, _, start_evals), start_seconds, _ = timed(
-        optimize_starts, target.logdensity, target.init(jax.random.split(key, args.chains)), jax.random.fold_in(key, 1),
-        num_steps=settings["init_steps"], learning_rate=settings["init_learning_rate"], vectorize=False,
-        objective=target.training_logdensity, lbfgs_steps=settings["init_lbfgs_steps"], progress=False)
-    flat_starts = [ravel_pytree(jax.tree_util.tree_map(lambda a, c=c: a[c], starts))[0] for c in range(args.chains)]
-    unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: a[0], starts))[1]
+    template = jax.tree_util.tree_map(lambda a: a[0], target.init(jax.random.split(key, 1)))
+    unravel = ravel_pytree(template)[1]
+    if args.starts and os.path.exists(args.starts):
+        with np.load(args.starts) as saved:
+            flat_starts = list(jax.numpy.asarray(saved["starts"]))
+            start_seconds, start_evals = float(saved["seconds"]), int(saved["evals"])
+    else:
+        (starts, _, start_evals), start_seconds, _ = timed(
+            optimize_starts, target.logdensity, target.init(jax.random.split(key, args.chains)), jax.random.fold_in(key, 1),
+            num_steps=settings["init_steps"], learning_rate=settings["init_learning_rate"], vectorize=False,
+            objective=target.training_logdensity, lbfgs_steps=settings["init_lbfgs_steps"], progress=False)
+        flat_starts = [ravel_pytree(jax.tree_util.tree_map(lambda a, c=c: a[c], starts))[0] for c in range(args.chains)]
+        if args.starts:
+            np.savez(args.starts, starts=np.stack(flat_starts), seconds=start_seconds, evals=start_evals)
+    if len(flat_starts) != args.chains:
+        raise ValueError(f"--starts: {args.starts} holds {len(flat_starts)} starts, expected --chains {args.chains}")
     flat_logdensity = jax.jit(lambda z: target.logdensity(unravel(z)))
+    start_rows = [{"log_density": float(flat_logdensity(z)),
+                   **{k: float(v) for k, v in model.quantities(unravel(z)).items()}} for z in flat_starts]
+    print_table(start_rows)
+    if args.same_start:
+        best = int(np.argmax([row["log_density"] for row in start_rows]))
+        flat_starts = [flat_starts[best]] * args.chains
     index = np.linspace(0, len(data.x) - 1, min(16, len(data.x))).round().astype(int)
     x_pred = jax.numpy.asarray(data.x[index], jax.numpy.result_type(float))
     rows = []
     for option in args.options.split(","):
         sampler = jax.jit(lambda z, k, option=option: SAMPLERS[option](
-            flat_logdensity, z, k, warmup=args.warmup, samples=args.samples, depth=args.depth))
+            flat_logdensity, z, k, warmup=args.warmup, samples=args.samples, depth=args.depth, thinning=args.thinning))
         def run_chains(sampler=sampler):
             coefficient, predictions, evals, divergent = [], [], 0, 0
             for c, z0 in enumerate(flat_starts):
@@ -165,16 +193,17 @@ def main() -> None:
             "option": option, f"rhat(log {name})": float(coef["rhat"][0]), f"ess_bulk(log {name})": float(coef["ess_bulk"][0]),
             "pred_rhat_max": float(pred["rhat"].max()), "pred_ess_bulk_min": float(pred["ess_bulk"].min()),
             "gradient_evals": evals, "ess_per_1k_grads": 1000 * float(coef["ess_bulk"][0]) / evals,
-            "divergences": divergent, "seconds": seconds, f"{name}_mean": float(values.mean()),
+            "divergences": divergent, "seconds": seconds, "seconds_with_starts": seconds + start_seconds, f"{name}_mean": float(values.mean()),
             f"{name}_2.5%": float(np.quantile(values, 0.025)), f"{name}_97.5%": float(np.quantile(values, 0.975)),
             "truth": problem.truth.get(name),
         })
         print_table(rows[-1:])
     print_table(rows)
-    save(f"pinn_mixing_{args.problem}{'_quick' if args.quick else ''}", {
+    save(f"pinn_mixing_{args.problem}{'_quick' if args.quick else ''}{args.tag}", {
         "problem": args.problem, "quick": args.quick, "chains": args.chains, "warmup": args.warmup,
-        "samples": args.samples, "max_tree_depth": args.depth, "start_seconds": start_seconds,
-        "start_gradient_evals": start_evals, "rows": rows,
+        "samples": args.samples, "max_tree_depth": args.depth, "mclmc_thinning": args.thinning,
+        "start_seconds": start_seconds,
+        "start_gradient_evals": start_evals, "starts": start_rows, "same_start": args.same_start, "rows": rows,
     }, load_before=load_before)
 
 

@@ -27,8 +27,7 @@ stage ensemble-small-0-19 $SMALL ensemble 0-19
 stage ensemble-big-0-4 $BIG ensemble 0-4
 stage dropout-small-0-4 $SMALL mc_dropout 0-4
 stage dropout-big-0-1 $BIG mc_dropout 0-1
-stage dropout-small-5-9 $SMALL mc_dropout 5-9
+stage dropout-small-5-19 $SMALL mc_dropout 5-19
 stage dropout-big-2-4 $BIG mc_dropout 2-4
-stage dropout-small-10-19 $SMALL mc_dropout 10-19
 stage ensemble-big-5-19 $BIG ensemble 5-19
 stage dropout-big-5-19 $BIG mc_dropout 5-19

@@ -135,6 +135,12 @@ def _mala():
     return MALA(step_size=1e-3, num_samples=10, num_burnin=20, num_chains=2, progress=False), tiny_mlp(), tiny_data()
 
 
+def _mclmc():
+    from uqlab.inference.mclmc import MCLMC
+
+    return MCLMC(num_samples=10, thinning=2, num_chains=2, progress=False), tiny_mlp(), tiny_data()
+
+
 def tiny_torch_net(d_out: int = 1, dropout: float = 0.0):
     """A 1-8-d_out tanh torch MLP (with dropout after the hidden layer when ``dropout`` > 0)."""
     import torch
@@ -194,6 +200,7 @@ CASES = {
     "np_train": _np_train,
     "np_train[convcnp]": _np_train_convcnp,
     "mala": _mala,
+    "mclmc": _mclmc,
 
 
     "torch_ensemble": _torch_ensemble,

@@ -1,4 +1,4 @@
-"""NUTS, HMC and MALA recover the exact posterior of a conjugate Bayesian linear regression.
+"""NUTS, HMC, MALA and MCLMC recover the exact posterior of a conjugate Bayesian linear regression.
 
 The draws are whitened with the exact posterior, ``z = L^-1 (w - m)`` with ``S = L L^T``; then
 ``z ~ N(0, I)`` exactly when mean and covariance are right. Each of the mean, variance and
@@ -17,6 +17,7 @@ from tests.conformance.exact import linear_regression_problem, mc_tolerance, var
 from uqlab.diagnostics.sampler import chain_diagnostics
 from uqlab.inference.hmc import HMC
 from uqlab.inference.mala import MALA
+from uqlab.inference.mclmc import MCLMC
 from uqlab.inference.nuts import NUTS
 
 SETTINGS = dict(num_warmup=300, num_samples=500, num_chains=4, progress=False)
@@ -25,6 +26,8 @@ METHODS = {
     "hmc": HMC(num_integration_steps=8, **SETTINGS),
     # posterior sds ~0.05-0.15: a Langevin step of sqrt(2 eps) ~ 0.045 accepts often and mixes in tens of steps
     "mala": MALA(step_size=1e-3, num_burnin=300, num_samples=1000, thinning=2, num_chains=4, progress=False),
+    # unadjusted: its energy-error bias must stay inside the same Monte Carlo tolerances
+    "mclmc": MCLMC(num_samples=500, thinning=5, num_chains=4, progress=False),
 }
 
 

@@ -83,7 +83,7 @@ def test_map_starts_climb_the_models_training_objective(monkeypatch):
     import jax
 
     from uqlab.data import Dataset
-    from uqlab.inference import nuts
+    from uqlab.inference import starts
     from uqlab.inference.targets import make_target
     from uqlab.models.pinn import PINN
 
@@ -101,8 +101,8 @@ def test_map_starts_climb_the_models_training_objective(monkeypatch):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    real = nuts.optimize_starts
-    monkeypatch.setattr(nuts, "optimize_starts", spy)
+    real = starts.optimize_starts
+    monkeypatch.setattr(starts, "optimize_starts", spy)
     uqlab.fit(model, data, "nuts", key=0, num_warmup=4, num_samples=4, num_chains=1, init="map", init_steps=3,
               max_tree_depth=2, progress=False)
     assert seen["objective"](params, key) == target.training_logdensity(params, key)

@@ -14,76 +14,41 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from uqlab._validate import check_choice, check_positive, check_positive_int, check_probability
-from uqlab.inference.base import Capabilities, Method, Posterior
-from uqlab.inference.checkpoint import check_checkpoint_path
+from uqlab._validate import check_positive_int, check_probability
+from uqlab.inference.base import Capabilities, Posterior
 from uqlab.inference.kernels.hamiltonian import nuts_transition
 from uqlab.inference.sampling import run_chains
-from uqlab.inference.starts import optimize_starts
+from uqlab.inference.starts import INITS, ChainSampler, optimize_starts
 
 __all__ = ["NUTS", "HamiltonianMethod", "INITS", "optimize_starts"]
 
-INITS = ("prior", "map")
-"""Chain initialisations: draws from the model's ``init`` (``"prior"``), or those optimised
-towards a posterior mode with Adam (``"map"``)."""
-
 
 @dataclasses.dataclass(frozen=True)
-class HamiltonianMethod(Method):
+class HamiltonianMethod(ChainSampler):
     """Shared settings and ``fit`` of NUTS and HMC: window adaptation, chains in one scan.
 
     ``fit(model, data, *, key)`` accepts a uqlab model with a :class:`~uqlab.data.Dataset`, a
     NumPyro model function with ``data`` a dict of its keyword arguments, a
     :class:`~uqlab.inference.targets.LogDensity` with ``data=None``, or a
     :class:`~uqlab.models.gp.GP` with a Dataset (its hyperparameters; see
-    :mod:`uqlab.inference.targets`). ``checkpoint`` names a file that is written after every
-    chunk of steps and resumed from when it exists (same key, model, data and settings: the
-    resumed draws equal an uninterrupted run's bit for bit); it is removed when the fit completes.
-
-    ``init="map"`` starts each chain from its prior draw optimised for ``init_steps`` Adam steps,
-    then ``init_lbfgs_steps`` L-BFGS steps (see :func:`~uqlab.inference.starts.optimize_starts`);
-    the optimised log densities are in ``info["init_log_density"]``.
+    :mod:`uqlab.inference.targets`). Starts, chains and checkpoints: see
+    :class:`~uqlab.inference.starts.ChainSampler` (the checkpoint is removed when the fit completes).
     """
 
     capabilities: ClassVar[Capabilities] = Capabilities(model="sampler", resumable=True)
     num_warmup: int = 500
-    num_samples: int = 500
-    num_chains: int = 4
     target_acceptance: float = 0.8
-    thinning: int = 1
-    progress: bool | None = None
-    checkpoint: str | None = None
-    init: str = "prior"
-    init_steps: int = 1000
-    init_learning_rate: float = 1e-2
-    init_lbfgs_steps: int = 0
-    vectorize: bool | None = True
 
     def __post_init__(self):
+        super().__post_init__()
         check_positive_int("num_warmup", self.num_warmup, minimum=0)
-        check_positive_int("num_samples", self.num_samples)
-        check_positive_int("num_chains", self.num_chains)
         check_probability("target_acceptance", self.target_acceptance)
         if self.target_acceptance == 0:
             raise ValueError("target_acceptance: expected a value in (0, 1), got 0")
-        check_positive_int("thinning", self.thinning)
-        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
-        check_choice("init", self.init, INITS)
-        check_positive_int("init_steps", self.init_steps, minimum=0)
-        check_positive("init_learning_rate", self.init_learning_rate)
-        check_positive_int("init_lbfgs_steps", self.init_lbfgs_steps, minimum=0)
-        if self.vectorize is not None and not isinstance(self.vectorize, bool):
-            raise ValueError(f"vectorize: expected True, False or None, got {self.vectorize!r}")
 
     def transition(self):  # pragma: no cover - interface
         """The Hamiltonian transition kernel (see :mod:`uqlab.inference.kernels.hamiltonian`)."""
         raise NotImplementedError
-
-    def target(self, model, data):
-        """The :class:`~uqlab.inference.targets.Target` of ``(model, data)``."""
-        from uqlab.inference.targets import make_target
-
-        return make_target(model, data, type(self).__name__)
 
     def infer(self, target, session, key) -> Posterior:
         """Optimised starts (``init="map"``), then warmup and sampling of ``num_chains`` chains."""
@@ -91,16 +56,7 @@ class HamiltonianMethod(Method):
 
         with target.precision():
             init_key, run_key = jax.random.split(key)
-            positions = target.init(jax.random.split(init_key, self.num_chains))
-            init_info = {}
-            if self.init == "map":
-                positions, final, evals = optimize_starts(
-                    target.logdensity, positions, jax.random.fold_in(init_key, 1), num_steps=self.init_steps,
-                    learning_rate=self.init_learning_rate, vectorize=self.vectorize,
-                    objective=target.training_logdensity, lbfgs_steps=self.init_lbfgs_steps, session=session,
-                )
-                init_info = {"init_log_density": final.tolist(), "init_gradient_evals": evals,
-                             "init_seconds": sum(v for k, v in session.phase_seconds.items() if "MAP init" in k)}
+            positions, init_info = self.starts(target, init_key, session)
             draws, stats, (step_size, _) = run_chains(
                 target.logdensity, positions, run_key, transition=self.transition(), num_warmup=self.num_warmup,
                 num_samples=self.num_samples, target_acceptance=self.target_acceptance, thinning=self.thinning,

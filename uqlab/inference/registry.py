@@ -26,6 +26,7 @@ METHODS: dict[str, str] = {
     "laplace": "uqlab.inference.laplace:Laplace",
     "np_train": "uqlab.inference.neural_process:NPTrain",
     "mala": "uqlab.inference.mala:MALA",
+    "mclmc": "uqlab.inference.mclmc:MCLMC",
     "torch_ensemble": "uqlab.inference.torch.ensemble:TorchEnsemble",
     "torch_mc_dropout": "uqlab.inference.torch.mc_dropout:TorchMCDropout",
     "torch_laplace": "uqlab.inference.torch.laplace:TorchLaplace",

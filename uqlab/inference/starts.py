@@ -10,13 +10,81 @@ which keeps R-hat meaningful across modes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from uqlab._convert import as_key
+from uqlab._validate import check_choice, check_positive, check_positive_int
+from uqlab.inference.base import Method
+from uqlab.inference.checkpoint import check_checkpoint_path
 from uqlab.inference.driver import Session, check_finite
 from uqlab.inference.kernels.optimizers import adam, descent, lbfgs
 
-__all__ = ["optimize_starts"]
+__all__ = ["INITS", "ChainSampler", "optimize_starts"]
+
+INITS = ("prior", "map")
+"""Chain initialisations: draws from the model's ``init`` (``"prior"``), or those optimised
+towards a posterior mode with Adam (``"map"``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainSampler(Method):
+    """Settings and starting points shared by the full-batch samplers of several chains (NUTS,
+    HMC, MCLMC): kept draws, chains, checkpoint, and where the chains start.
+
+    ``init="map"`` starts each chain from its prior draw optimised for ``init_steps`` Adam steps,
+    then ``init_lbfgs_steps`` L-BFGS steps (see :func:`optimize_starts`); the optimised log
+    densities are in ``info["init_log_density"]``. ``checkpoint`` names a file that is written
+    after every chunk of steps and resumed from when it exists (same key, model, data and
+    settings: the resumed draws equal an uninterrupted run's bit for bit).
+    """
+
+    num_samples: int = 500
+    num_chains: int = 4
+    thinning: int = 1
+    progress: bool | None = None
+    checkpoint: str | None = None
+    init: str = "prior"
+    init_steps: int = 1000
+    init_learning_rate: float = 1e-2
+    init_lbfgs_steps: int = 0
+    vectorize: bool | None = True
+
+    def __post_init__(self):
+        check_positive_int("num_samples", self.num_samples)
+        check_positive_int("num_chains", self.num_chains)
+        check_positive_int("thinning", self.thinning)
+        object.__setattr__(self, "checkpoint", check_checkpoint_path(self.checkpoint))  # a Path saves as str
+        check_choice("init", self.init, INITS)
+        check_positive_int("init_steps", self.init_steps, minimum=0)
+        check_positive("init_learning_rate", self.init_learning_rate)
+        check_positive_int("init_lbfgs_steps", self.init_lbfgs_steps, minimum=0)
+        if self.vectorize is not None and not isinstance(self.vectorize, bool):
+            raise ValueError(f"vectorize: expected True, False or None, got {self.vectorize!r}")
+
+    def target(self, model, data):
+        """The :class:`~uqlab.inference.targets.Target` of ``(model, data)``."""
+        from uqlab.inference.targets import make_target
+
+        return make_target(model, data, type(self).__name__)
+
+    def starts(self, target, key, session: Session):
+        """``(positions, init_info)``: one start per chain (leading axis ``num_chains``), drawn
+        from ``target.init`` and, with ``init="map"``, optimised; ``init_info`` goes to the
+        posterior's info."""
+        import jax
+
+        positions = target.init(jax.random.split(key, self.num_chains))
+        if self.init != "map":
+            return positions, {}
+        positions, final, evals = optimize_starts(
+            target.logdensity, positions, jax.random.fold_in(key, 1), num_steps=self.init_steps,
+            learning_rate=self.init_learning_rate, vectorize=self.vectorize,
+            objective=target.training_logdensity, lbfgs_steps=self.init_lbfgs_steps, session=session,
+        )
+        return positions, {"init_log_density": final.tolist(), "init_gradient_evals": evals,
+                           "init_seconds": sum(v for k, v in session.phase_seconds.items() if "MAP init" in k)}
 
 
 def optimize_starts(logdensity_fn, initial_positions, key=None, *, num_steps: int, learning_rate: float,

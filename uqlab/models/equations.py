@@ -122,14 +122,23 @@ def laplacian(u, z, axes=None):
 
 
 @dataclasses.dataclass(frozen=True)
-class LogNormal:
-    """Prior of a positive coefficient ``c``: ``log c ~ N(loc, scale^2)``; the parameter is ``log c``."""
+class _GaussianPrior:
+    """A Gaussian ``N(loc, scale^2)`` on a coefficient's parameter; subclasses say what the
+    parameter is (its name and the coefficient's value from it)."""
 
     loc: float = 0.0
     scale: float = 1.0
 
     def __post_init__(self):
         check_positive("scale", self.scale)
+
+    def log_prob(self, raw):
+        return gaussian_log_prob(raw, self.loc, self.scale)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogNormal(_GaussianPrior):
+    """Prior of a positive coefficient ``c``: ``log c ~ N(loc, scale^2)``; the parameter is ``log c``."""
 
     def param_name(self, name: str) -> str:
         return f"log_{name}"
@@ -137,28 +146,16 @@ class LogNormal:
     def value(self, raw):
         return jnp.exp(raw)
 
-    def log_prob(self, raw):
-        return gaussian_log_prob(raw, self.loc, self.scale)
-
 
 @dataclasses.dataclass(frozen=True)
-class Normal:
+class Normal(_GaussianPrior):
     """Prior of a real coefficient ``c ~ N(loc, scale^2)``; the parameter is ``c`` itself."""
-
-    loc: float = 0.0
-    scale: float = 1.0
-
-    def __post_init__(self):
-        check_positive("scale", self.scale)
 
     def param_name(self, name: str) -> str:
         return name
 
     def value(self, raw):
         return raw
-
-    def log_prob(self, raw):
-        return gaussian_log_prob(raw, self.loc, self.scale)
 
 
 @dataclasses.dataclass(frozen=True)

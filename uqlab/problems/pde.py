@@ -36,17 +36,24 @@ _MODE_SETTINGS = {  # mode -> Adam learning rate, NUTS run, ensemble size, extra
     "full": (2e-3, {"num_warmup": 1000, "num_samples": 1000, "num_chains": 4, "max_tree_depth": 8}, 10, {}),
 }
 
+_MCLMC_SETTINGS = {  # mode -> MCLMC run (its starts are NUTS's)
+    "quick": {"num_chains": 2, "num_samples": 30, "thinning": 10},
+    "default": {"num_chains": 4, "num_samples": 200, "thinning": 10},
+    "full": {"num_chains": 4, "num_samples": 1000, "thinning": 10},
+}
+
 
 def method_settings(mode: str, map_steps: int, train_steps: int, *, lbfgs_steps: int = 0,
                     num_warmup: int | None = None, dropout_rate: float = 0.001) -> dict:
-    """Settings of NUTS, the deep ensemble and MC dropout for a physics-informed problem.
+    """Settings of NUTS, MCLMC, the deep ensemble and MC dropout for a physics-informed problem.
 
     NUTS starts each chain from an Adam-optimised prior draw (``init="map"``, ``map_steps``
     steps): from prior draws its warmup spends itself far from the typical set of a posterior
     with thousands of precise observations. Ensembles and dropout train ``train_steps`` Adam steps
     with cosine decay, members one after another (on CPU batching slows PINN gradients). Chains
     also run one after another for the same reason. ``lbfgs_steps`` L-BFGS steps on the sampled
-    posterior itself then carry each start from Adam's noise floor to the mode.
+    posterior itself then carry each start from Adam's noise floor to the mode. MCLMC
+    (``uqlab.inference.mclmc``) starts from the same optimised points.
 
     Args:
         mode: one of :data:`MODES`: quick (seconds to a minute per method), default (a problem in
@@ -63,9 +70,11 @@ def method_settings(mode: str, map_steps: int, train_steps: int, *, lbfgs_steps:
     learning_rate, nuts, members, dropout_extra = _MODE_SETTINGS[mode]
     nuts = {**nuts, "num_warmup": nuts["num_warmup"] if num_warmup is None else num_warmup}
     train = {"num_steps": train_steps, "learning_rate": learning_rate, "schedule": "cosine"}
+    starts = {"init": "map", "vectorize": False, "init_steps": map_steps, "init_learning_rate": learning_rate,
+              "init_lbfgs_steps": lbfgs_steps}
     return {
-        "nuts": {"init": "map", "vectorize": False, "init_steps": map_steps, "init_learning_rate": learning_rate,
-                 "init_lbfgs_steps": lbfgs_steps, **nuts},
+        "nuts": {**starts, **nuts},
+        "mclmc": {**starts, **_MCLMC_SETTINGS[mode]},
         "ensemble": {"num_members": members, **train, "vectorize": False},
         "mc_dropout": {**train, "dropout_rate": dropout_rate, **dropout_extra},
     }

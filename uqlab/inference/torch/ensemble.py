@@ -17,9 +17,16 @@ from uqlab._validate import check_choice
 from uqlab.inference.base import Capabilities, Method, check_dataset
 from uqlab.inference.map_training import check_map_settings
 from uqlab.inference.torch.posterior import TorchParticlePosterior
-from uqlab.models.torch.model import INITS
 
-__all__ = ["TorchEnsemble", "check_torch_model"]
+__all__ = ["TorchEnsemble", "check_torch_model", "check_torch_map_settings"]
+
+
+def check_torch_map_settings(method) -> None:
+    """:func:`~uqlab.inference.map_training.check_map_settings` plus the torch ``init`` choice."""
+    from uqlab.models.torch.model import INITS  # loads uqlab.models (JAX) only when a method is made
+
+    check_map_settings(method)
+    check_choice("init", method.init, INITS)
 
 
 def check_torch_model(model, method: str):
@@ -64,8 +71,7 @@ class TorchEnsemble(Method):
     progress: bool | None = None
 
     def __post_init__(self):
-        check_map_settings(self)
-        check_choice("init", self.init, INITS)
+        check_torch_map_settings(self)
 
     def fit(self, model, data, *, key=0) -> TorchParticlePosterior:
         """Train the K members together and return them as a :class:`TorchParticlePosterior`."""

@@ -12,12 +12,9 @@ import dataclasses
 import time
 from typing import ClassVar
 
-from uqlab._validate import check_choice
 from uqlab.inference.base import Capabilities, Method, check_dataset
-from uqlab.inference.map_training import check_map_settings
-from uqlab.inference.torch.ensemble import check_torch_model
+from uqlab.inference.torch.ensemble import check_torch_map_settings, check_torch_model
 from uqlab.inference.torch.posterior import TorchDropoutPosterior, dropout_layers
-from uqlab.models.torch.model import INITS
 
 __all__ = ["TorchMCDropout"]
 
@@ -48,8 +45,7 @@ class TorchMCDropout(Method):
     progress: bool | None = None
 
     def __post_init__(self):
-        check_map_settings(self)
-        check_choice("init", self.init, INITS)
+        check_torch_map_settings(self)
 
     def prepare(self, model):
         """The TorchModel with this method's dropout rate and noise precision applied."""
