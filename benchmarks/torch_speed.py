@@ -7,7 +7,8 @@
    of ``--repeats`` alternating pairs. Target (W = 50): >= 3x.
 2. uqlab-wrapped Pyro SVI (``uqlab.fit(pyro_model, data, "svi")``, constant step) against a raw
    ``pyro.infer.SVI`` loop with the same guide, optimiser, steps and guide draws, repeated in
-   alternating order; the median of the paired ratios. Target: time ratio <= 1.10.
+   alternating order; the median of the paired ratios (and the ratio of the fastest times, the
+   least disturbed by other load). Target: time ratio <= 1.10.
 3. torch MC-dropout prediction: 100 passes on 10,000 points (time reported), beside JAX's.
 
     python benchmarks/torch_speed.py [--steps 500] [--widths 16 50 200] [--threads 1 2]
@@ -89,6 +90,7 @@ def ensemble_rows(data, args) -> list[dict]:
             rows.append({"benchmark": f"ensemble 5x1-{width}-2, {args.steps} steps, {threads} thread(s)",
                          "uqlab_s": float(np.median(times["uqlab"])), "baseline_s": float(np.median(times["loop"])),
                          "speedup": float(np.median(ratios)), "speedups": ratios.round(2).tolist(),
+                         "speedup_of_min_times": min(times["loop"]) / min(times["uqlab"]),
                          "ms_per_step_uqlab": 1e3 * float(np.median(times["uqlab"])) / args.steps,
                          "ms_per_step_loop": 1e3 * float(np.median(times["loop"])) / args.steps, "target": ">= 3 (W = 50)"})
             print(rows[-1], flush=True)
@@ -130,7 +132,8 @@ def main() -> None:
                 raw.append(timed(raw_pyro_svi, model, svi_data, steps=args.svi_steps, lr=0.02, draws=100).seconds)
     pair_ratios = np.array(wrapped) / np.array(raw)
     rows.append({"benchmark": f"Pyro SVI {args.svi_steps} steps", "uqlab_s": float(np.median(wrapped)),
-                 "baseline_s": float(np.median(raw)), "ratio": float(np.median(pair_ratios)), "target": "<= 1.10"})
+                 "baseline_s": float(np.median(raw)), "ratio": float(np.median(pair_ratios)),
+                 "ratio_of_min_times": min(wrapped) / min(raw), "target": "<= 1.10"})
 
     dropout_net = torch.nn.Sequential(torch.nn.Linear(1, 50), torch.nn.Tanh(), torch.nn.Dropout(0.05), torch.nn.Linear(50, 2))
     post = uqlab.fit(dropout_net, data, "mc_dropout", likelihood=Heteroscedastic(), num_steps=50, num_passes=100, progress=False)

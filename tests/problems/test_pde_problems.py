@@ -95,6 +95,9 @@ def test_burgers_method_settings_start_chains_from_map():
     method = p.method("nuts")
     assert method.init == "map" and method.init_steps > 0
     assert p.make_model().adaptive_slopes and p.method("nuts", num_chains=3).num_chains == 3
+    mclmc, nuts = p.method("mclmc"), p.method("nuts")  # MCLMC starts where NUTS does
+    starts = ("init", "init_steps", "init_learning_rate", "init_lbfgs_steps", "vectorize")
+    assert [getattr(mclmc, k) for k in starts] == [getattr(nuts, k) for k in starts]
 
 
 def test_burgers_default_samples_many_fixed_points_and_trains_on_fewer_fresh_ones():

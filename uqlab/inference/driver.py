@@ -177,25 +177,30 @@ class Session:
                 batch["data"] = draw_batch(batch_key)
             return kernel.update(step_key, one_state, batch)
 
-        def advance_all(step_keys, states, values):
+        def advance_all(step_keys, states, values, active):
             if members is None:
-                return advance(step_keys, states, values)
-            return over_leading_axis(lambda k, s: advance(k, s, values), vectorize)(step_keys, states)
+                new, info = advance(step_keys, states, values)
+            else:
+                new, info = over_leading_axis(lambda k, s: advance(k, s, values), vectorize)(step_keys, states)
+            if active is not None:  # a padded step of the last chunk: the states stay
+                new = jax.tree_util.tree_map(lambda n, o: jnp.where(active, n, o), new, states)
+            return new, info
 
         if keep is None:
-            def step(states, inputs):
+            def step(states, inputs, active):
                 step_keys, values = inputs
-                states, info = advance_all(step_keys, states, values)
+                states, info = advance_all(step_keys, states, values, active)
                 return states, (info if position is None else (position(states), info))
 
             carry, xs = state, (keys, schedule)
         else:
             axis = 0 if members is None else 1
 
-            def step(carry, inputs):
+            def step(carry, inputs, active):
                 states, buffer, count = carry
                 step_keys, values, is_kept = inputs
-                states, info = advance_all(step_keys, states, values)
+                states, info = advance_all(step_keys, states, values, active)
+                is_kept = is_kept if active is None else is_kept & active
 
                 def write(buffer):
                     def put(b, p):
@@ -216,6 +221,7 @@ class Session:
         begin = time.perf_counter()
         carry, outs = scan_with_progress(
             step, carry, xs, num_steps=num_steps, desc=desc, progress=self.progress, checkpoint=self.checkpoint,
+            masked=True,
         )
         if keep is None:
             state, draws = carry, None

@@ -63,6 +63,7 @@ def scan_with_progress(
     num_chunks: int = 20,
     collect: bool = True,
     checkpoint=None,
+    masked: bool = False,
 ):
     """Run ``carry, out = step(carry, x)`` over ``num_steps`` steps in jitted scan chunks.
 
@@ -80,6 +81,10 @@ def scan_with_progress(
         collect: stack the per-step outputs (as numpy) and return them; else return None.
         checkpoint: a :class:`~uqlab.inference.checkpoint.Checkpoint`: the run resumes from its
             state for phase ``desc`` and saves carry, step and outputs after every chunk.
+        masked: ``step(carry, x, is_active)`` masks the padded steps itself: it must return its
+            carry unchanged where ``is_active`` is False (``is_active`` is None when nothing is
+            padded). Else the whole carry is selected per step, which copies a large carry (the
+            driver's draw buffer) every step.
 
     Returns:
         ``(carry, outs)`` with ``outs`` a pytree of numpy arrays with leading axis ``num_steps``.
@@ -105,6 +110,9 @@ def scan_with_progress(
 
     def masked_step(carry, inputs):
         x, is_active = inputs
+        if masked:
+            new_carry, out = step(carry, x, None if padded == num_steps else is_active)
+            return new_carry, (out if collect else None)
         new_carry, out = step(carry, x)
         if padded == num_steps:
             return new_carry, (out if collect else None)
@@ -119,7 +127,9 @@ def scan_with_progress(
     stack = lambda parts: jax.tree_util.tree_map(lambda *p: np.concatenate(p)[:num_steps], *parts)  # noqa: E731
     first, outs = 0, []
     if checkpoint is not None:
-        out_tree = jax.tree_util.tree_structure(jax.eval_shape(step, carry, jax.tree_util.tree_map(lambda a: a[0], xs))[1])
+        first_x = jax.tree_util.tree_map(lambda a: a[0], xs)
+        out_shapes = jax.eval_shape(lambda c, x: step(c, x, None) if masked else step(c, x), carry, first_x)[1]
+        out_tree = jax.tree_util.tree_structure(out_shapes)
         first, carry, done = checkpoint.restore(desc, carry, out_tree if collect else None)
         outs = [done] if done is not None else []
     with tqdm(total=num_steps, initial=first, desc=desc, disable=not progress_enabled(progress), leave=False) as bar:

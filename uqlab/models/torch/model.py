@@ -62,8 +62,9 @@ class TorchModel:
 
     Args:
         module: an ``nn.Module`` or a zero-argument factory returning a fresh one. Methods that
-            train re-initialise it (``reset_parameters`` of every submodule, or a new factory
-            call) with a seed drawn from the fit's key.
+            train re-initialise it with a seed drawn from the fit's key (``reset_parameters`` of
+            every submodule, or a new factory call, then optionally :func:`bayesian_mlp_init`:
+            the ``init=`` setting of the ensemble and MC-dropout methods).
         likelihood: :class:`~uqlab.models.Gaussian` (learned or fixed noise; k = 1),
             :class:`~uqlab.models.Heteroscedastic` (means then raw scales; k = 2) or
             :class:`~uqlab.models.StudentT` (k = 1).
