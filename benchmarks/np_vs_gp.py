@@ -112,12 +112,13 @@ def summarise(ours, true, count, family) -> dict:
     return out
 
 
-def learning_rate(args, train_wall_s: float) -> float:
+def learning_rate(args, train_wall_s: float, steps: int) -> float:
     """Step size for the next segment: constant, or cosine decay from ``--lr`` to ``--lr-floor``
-    over the training wall-clock budget (time-based, so the schedule needs no step count)."""
+    over the wall-clock budget or ``--max-steps``, whichever runs out first (a time budget needs
+    no step count)."""
     if args.lr_schedule == "constant":
         return args.lr
-    done = min(train_wall_s / args.budget_wall_s, 1.0)
+    done = min(max(train_wall_s / args.budget_wall_s, steps / args.max_steps), 1.0)
     return args.lr_floor + (args.lr - args.lr_floor) * 0.5 * (1 + np.cos(np.pi * done))
 
 
@@ -164,7 +165,7 @@ def train_and_score(spec: str, args) -> dict:
         steps, curve, key, spent, eval_wall = saved["steps"], saved["curve"], saved["key"], saved["spent"], saved["eval"]
     wall, cpu = spent
     last_scored = curve[-1]["train_wall_s"] if curve else 0.0
-    lr, values = learning_rate(args, wall), None
+    lr, values = learning_rate(args, wall, steps), None
 
     def finished():
         return cpu >= args.budget_cpu_s or wall >= args.budget_wall_s or steps >= args.max_steps
@@ -172,7 +173,7 @@ def train_and_score(spec: str, args) -> dict:
     done = finished()  # a resumed run may already be past its budget: then it is only scored
     while True:
         if not done:
-            lr = learning_rate(args, wall)
+            lr = learning_rate(args, wall, steps)
             carry[1].hyperparams["learning_rate"] = jax.numpy.asarray(lr, jax.numpy.float32)
             key, sub = jax.random.split(key)
             wall0, cpu0 = time.perf_counter(), time.process_time()
